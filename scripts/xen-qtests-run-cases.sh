@@ -1,0 +1,26 @@
+#!/bin/bash
+# xen-qtests-run-cases.sh QEMU QTEST OUTDIR
+#
+# Runs where KVM has Xen support (inside L1, see xen-qtests.sh): each case
+# listed in OUTDIR/cases on its own, with the skip for a missing Xen-capable
+# KVM turned into a failure (QTEST_XEN_REQUIRED), UBSan reports fatal and
+# TAP output. Writes OUTDIR/<case>.log and a line "rc <case> <status>" to
+# OUTDIR/rc for each.
+set -u
+qemu=$1 qtest=$2 out=$3
+export QTEST_QEMU_BINARY=$qemu
+export QTEST_XEN_REQUIRED=1
+export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+export MALLOC_PERTURB_=$((RANDOM % 255 + 1))
+: > "$out/rc"
+while read -r c; do
+    log=$out/$(echo "$c" | tr / _).log
+    t0=$(date +%s.%N)
+    timeout -k 10 "${XEN_QTEST_TIMEOUT:-300}" "$qtest" --tap -p "$c" \
+        > "$log" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    echo "rc $c $rc" >> "$out/rc"
+    printf '%-60s rc=%-3s %6.1f s\n' "$c" "$rc" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")"
+done < "$out/cases"
+exit 0

@@ -1,0 +1,93 @@
+#!/bin/bash
+# xen-qtests.sh patched|mustfail
+#
+# Runs every case of QEMU's Xen qtest (tests/qtest/xen-evtchn-test), each in
+# a process of its own, where KVM has Xen support: directly on a host that
+# has it, otherwise inside an L1 guest (scripts/l1-run).
+#
+#   patched   the patched UBSan build in work/qemu: every case must pass,
+#             none may be skipped, and no UBSan report may appear.
+#   mustfail  pristine QEMU plus only the qtest patches (./xsl
+#             build-mustfail): every case must end as harness/mustfail.txt
+#             says; the cases that test a fix must fail there.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${XSL_WORK:-$TOP/work}
+mode=${1:-patched}
+QTEST_REL=tests/qtest/xen-evtchn-test
+
+case "$mode" in
+patched)
+    bin=$WORK/qemu/build
+    ;;
+mustfail)
+    "$TOP/xsl" build-mustfail
+    bin=$WORK/mustfail
+    ;;
+*)
+    echo "usage: $0 patched|mustfail" >&2
+    exit 2
+    ;;
+esac
+
+qemu=$bin/qemu-system-x86_64
+qtest=$bin/$QTEST_REL
+for f in "$qemu" "$qtest"; do
+    [ -x "$f" ] || { echo "xen-qtests: missing $f (run ./xsl build)" >&2; exit 1; }
+done
+
+out=$WORK/results/$mode
+rm -rf "$out"
+mkdir -p "$out"
+
+# GTest lists its cases without running them.
+"$qtest" -l | grep '^/' > "$out/cases"
+ncases=$(wc -l < "$out/cases")
+[ "$ncases" -gt 0 ] || { echo "xen-qtests: $qtest lists no case" >&2; exit 1; }
+echo "xen-qtests ($mode): $ncases cases from $qtest"
+
+# Inside L1 (or on a Xen-capable host): run each case on its own, so that a
+# QEMU that aborts (as UBSan makes it) fails that case only.
+"$TOP/scripts/l1-run" --rwdir "$out" -- \
+    "$TOP/scripts/xen-qtests-run-cases.sh" "$qemu" "$qtest" "$out"
+
+# Judge on the host from the per-case logs the run left.
+fail=0
+declare -A expect=()
+if [ "$mode" = mustfail ]; then
+    while read -r c e; do
+        [ -n "$c" ] && [ "${c:0:1}" != "#" ] && expect[$c]=$e
+    done < "$TOP/harness/mustfail.txt"
+fi
+while read -r c; do
+    log=$out/$(echo "$c" | tr / _).log
+    rc=$(sed -n "s|^rc $c ||p" "$out/rc" 2>/dev/null | tail -n 1)
+    [ -n "$rc" ] || { echo "not ok $c: did not run"; fail=1; continue; }
+    ubsan=$(grep -c 'runtime error:' "$log" || true)
+    skipped=$(grep -c '^ok .* # SKIP' "$log" || true)
+    if [ "$rc" = 0 ] && [ "$ubsan" = 0 ] && [ "$skipped" = 0 ] &&
+       grep -q '^ok ' "$log"; then
+        got=pass
+        why="passed"
+    else
+        got=fail
+        why=$(grep -m1 -h 'runtime error:\|ERROR:\|Bail out\|# SKIP' "$log" ||
+              echo "exit status $rc")
+    fi
+    if [ "$mode" = patched ]; then
+        want=pass
+    else
+        want=${expect[$c]:-}
+        [ -n "$want" ] || { echo "not ok $c: not listed in harness/mustfail.txt"; fail=1; continue; }
+    fi
+    if [ "$got" = "$want" ]; then
+        echo "ok $c: $got as expected${why:+ ($why)}"
+    else
+        echo "not ok $c: expected $want, got $got ($why)"
+        echo "---- $log"
+        tail -n 30 "$log"
+        fail=1
+    fi
+done < "$out/cases"
+exit $fail

@@ -1,0 +1,422 @@
+#!/bin/bash
+# xsl: the harness driver for the QEMU Xen split-lock series.
+#
+#   ./xsl setup      install deps, fetch pristine QEMU, import the series,
+#                    build the patched QEMU, export the series (README step 1)
+#   ./xsl test       run every check and test (README step 2; what CI runs)
+#
+# Developer commands (see README.md, "Changing the series"):
+#   ./xsl deps | fetch | import [--force] | build | export | status
+#   ./xsl check-patches | check-prefixes | build-mustfail
+#   ./xsl xen-qtests [patched|mustfail] | l1-negative | unit | bench
+#
+# Environment:
+#   XSL_CACHE   downloads and ccache (default ~/.cache/xsl, outside the repo)
+#   XSL_WORK    QEMU work trees and builds (default ./work)
+#   QEMU_SRC    use this QEMU source tree instead of Debian's tarball; it
+#               must be the pinned release (harness/pinned.env)
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=harness/pinned.env
+. "$TOP/harness/pinned.env"
+CACHE=${XSL_CACHE:-$HOME/.cache/xsl}
+WORK=${XSL_WORK:-$TOP/work}
+TREE=$WORK/qemu
+CHECK=$WORK/check
+MESON_BUILD=$TOP/build
+PATCHES=$TOP/patches
+
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+export CCACHE_BASEDIR=$WORK
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+# One identity and a fixed date for the commits the harness makes itself, so
+# that the same input gives the same commit ids on every machine.
+HARNESS_GIT=(-c user.name="xsl harness" -c user.email=xsl@localhost
+             -c commit.gpgsign=false -c core.autocrlf=false)
+FIXED_DATE="2000-01-01T00:00:00+0000"
+
+# The patched build: smallest x86_64 QEMU with KVM, Xen emulation and qtest,
+# with UBSan made fatal so any report fails the test that triggered it.
+QEMU_CONFIGURE_ARGS=(
+    --python=/usr/bin/python3 --cc="ccache gcc"
+    --target-list=x86_64-softmmu
+    --without-default-features --without-default-devices
+    --with-devices-x86_64=xen-emu-min
+    --enable-kvm --disable-tcg --disable-fdt --disable-download
+    --disable-install-blobs --disable-docs
+    --enable-ubsan --extra-cflags=-fno-sanitize-recover=undefined
+)
+# Binaries the harness needs; those that do not exist at a given point of
+# the series (e.g. before the tests are added) are skipped.
+NINJA_TARGETS=(
+    qemu-system-x86_64
+    tests/qtest/xen-evtchn-test
+    tests/unit/test-xen-vcpu-info
+)
+XEN_QTEST=tests/qtest/xen-evtchn-test
+
+die() { echo "xsl: error: $*" >&2; exit 1; }
+note() { echo "xsl: $*" >&2; }
+
+gt() { git -C "$TREE" "$@"; }
+
+series_patches() {
+    [ -f "$PATCHES/series" ] || die "missing $PATCHES/series"
+    grep -v '^[[:space:]]*\(#\|$\)' "$PATCHES/series" || true
+}
+
+# --- pristine source -------------------------------------------------------
+
+cmd_deps() {
+    if [ "$(id -u)" = 0 ]; then
+        "$TOP/scripts/install-deps.sh"
+    else
+        sudo "$TOP/scripts/install-deps.sh"
+    fi
+}
+
+verify_sha256() { # FILE EXPECTED
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    if [ "$got" != "$2" ]; then
+        mv -f "$1" "$1.bad"
+        die "checksum mismatch for $(basename "$1"): expected $2, got $got" \
+            "(moved aside to $1.bad; run again to download it anew)"
+    fi
+}
+
+# Debian's source package is fetched even with QEMU_SRC: its two
+# build-environment patches form the base layer (harmless on a git tree).
+cmd_fetch() {
+    local dl=$CACHE/dl
+    mkdir -p "$dl"
+    if [ ! -f "$dl/$ORIG_TARBALL" ] || [ ! -f "$dl/$DEBIAN_TARBALL" ]; then
+        note "downloading Debian source package qemu=$DEB_SRC_VERSION"
+        (cd "$dl" && apt-get source --download-only "qemu=$DEB_SRC_VERSION" \
+            > "$dl/apt-get-source.log" 2>&1) ||
+            die "could not download qemu=$DEB_SRC_VERSION from Debian's" \
+                "archive (see $dl/apt-get-source.log; is the sid deb-src" \
+                "entry of scripts/install-deps.sh in place?)"
+    fi
+    verify_sha256 "$dl/$ORIG_TARBALL" "$ORIG_SHA256"
+    verify_sha256 "$dl/$DEBIAN_TARBALL" "$DEBIAN_SHA256"
+}
+
+# Unpack the pristine source into DIR (which must not exist).
+unpack_pristine() {
+    local dir=$1 dl=$CACHE/dl
+    mkdir -p "$dir"
+    if [ -n "${QEMU_SRC:-}" ]; then
+        [ -f "$QEMU_SRC/VERSION" ] ||
+            die "QEMU_SRC=$QEMU_SRC is not a QEMU source tree (no VERSION)"
+        local v
+        v=$(cat "$QEMU_SRC/VERSION")
+        [ "$v" = "$QEMU_VERSION" ] ||
+            die "QEMU_SRC=$QEMU_SRC is QEMU $v, but the series is pinned to" \
+                "$QEMU_VERSION (harness/pinned.env)"
+        tar -C "$QEMU_SRC" --exclude=./.git --exclude=./build -cf - . |
+            tar -C "$dir" -xf -
+    else
+        tar -C "$dir" --strip-components=1 -xJf "$dl/$ORIG_TARBALL"
+        [ "$(cat "$dir/VERSION")" = "$QEMU_VERSION" ] ||
+            die "$ORIG_TARBALL does not hold QEMU $QEMU_VERSION"
+    fi
+}
+
+# The base layer: what the build environment needs on top of the pristine
+# release and what is never part of the series.
+apply_base_layer() {
+    local dir=$1 dl=$CACHE/dl deb p
+    deb=$(mktemp -d)
+    tar -C "$deb" -xJf "$dl/$DEBIAN_TARBALL"
+    for p in $DEBIAN_BASE_PATCHES; do
+        patch -d "$dir" -p1 --quiet --no-backup-if-mismatch \
+            < "$deb/debian/patches/$p" || die "Debian patch $p does not apply"
+    done
+    rm -rf "$deb"
+    cp "$TOP/harness/xen-emu-min.mak" "$dir/configs/devices/x86_64-softmmu/"
+}
+
+create_tree() {
+    local tmp=$WORK/qemu.new
+    rm -rf "$tmp"
+    note "creating QEMU $QEMU_VERSION work tree in $TREE"
+    unpack_pristine "$tmp"
+    (
+        cd "$tmp"
+        export GIT_AUTHOR_DATE=$FIXED_DATE GIT_COMMITTER_DATE=$FIXED_DATE
+        git init -q -b pristine-branch .
+        git "${HARNESS_GIT[@]}" add -A -f .
+        git "${HARNESS_GIT[@]}" commit -q -m "QEMU $QEMU_VERSION (pristine)"
+        git tag pristine
+    ) || die "could not make a git repository of the pristine source"
+    apply_base_layer "$tmp"
+    (
+        cd "$tmp"
+        export GIT_AUTHOR_DATE=$FIXED_DATE GIT_COMMITTER_DATE=$FIXED_DATE
+        git "${HARNESS_GIT[@]}" add -A -f .
+        git "${HARNESS_GIT[@]}" commit -q -m \
+            "xsl base layer: Debian build fixes, harness device config" \
+            -m "Not part of the series: $DEBIAN_BASE_PATCHES, xen-emu-min.mak"
+        git tag base
+        git checkout -q -b series base
+        git branch -D -q pristine-branch
+        git config user.name "QEMU Xen Split-lock Team"
+        git config user.email xen-splitlock@example.org
+        git config format.coverLetter auto
+    ) || die "could not commit the base layer"
+    mv "$tmp" "$TREE"
+}
+
+# Exported form of base..series into DIR (cover letter, patches, series).
+export_to() {
+    local out=$1 desc n
+    mkdir -p "$out"
+    n=$(gt rev-list --count base..series)
+    [ "$n" -gt 0 ] || { : > "$out/series"; return 0; }
+    gt -c core.abbrev=12 format-patch -q --zero-commit --no-signature \
+        --cover-letter --cover-from-description=subject \
+        -o "$out" base..series
+    # The cover letter's Date: is "now"; pin it to the newest commit's date
+    # so that exporting an unchanged series changes nothing.
+    desc=$(gt log -1 --format=%aD series)
+    sed -i "s/^Date: .*/Date: $desc/" "$out/0000-cover-letter.patch"
+    (cd "$out" && ls -1 [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-') \
+        > "$out/series"
+}
+
+# Cover letter text (subject line, blank line, body) from
+# patches/0000-cover-letter.patch, for the branch description.
+cover_description() {
+    local f=$PATCHES/0000-cover-letter.patch
+    [ -f "$f" ] || { printf '*** SUBJECT HERE ***\n\n*** BLURB HERE ***\n'; return; }
+    awk '
+        /^Subject: / && !subj { s = $0; sub(/^Subject: \[PATCH[^]]*\] ?/, "", s);
+                                 subj = 1; next }
+        subj && !inbody && /^ / { s = s $0; next }
+        subj && !inbody && /^$/ { print s; print ""; inbody = 1; next }
+        inbody && /^[^ ].* \([0-9]+\):$/ { exit }
+        inbody { lines[++n] = $0 }
+        END { while (n > 0 && lines[n] == "") n--; for (i = 1; i <= n; i++) print lines[i] }
+    ' "$f"
+}
+
+tree_matches_patches() {
+    local tmp rc=0
+    tmp=$(mktemp -d)
+    export_to "$tmp"
+    diff -r -q "$tmp" "$PATCHES" > /dev/null || rc=1
+    rm -rf "$tmp"
+    return $rc
+}
+
+cmd_import() {
+    local force=${1:-}
+    mkdir -p "$WORK"
+    if [ -d "$TREE/.git" ]; then
+        [ -z "$(gt status --porcelain --untracked-files=no)" ] ||
+            die "$TREE has uncommitted changes; commit or stash them first"
+        if [ "$force" != --force ] && gt rev-parse -q --verify series >/dev/null &&
+           ! tree_matches_patches; then
+            die "$TREE has commits that patches/ lacks (or patches/ changed);" \
+                "run './xsl export' to keep them, or './xsl import --force'" \
+                "to rebuild the branch from patches/"
+        fi
+    else
+        cmd_fetch
+        create_tree
+    fi
+    gt checkout -q -B series base
+    local p
+    for p in $(series_patches); do
+        [ -f "$PATCHES/$p" ] || die "patches/series names $p, which is missing"
+        if ! gt am -q --committer-date-is-author-date "$PATCHES/$p" \
+                > "$WORK/am.log" 2>&1; then
+            gt am --abort > /dev/null 2>&1 || true
+            gt checkout -q -B series base
+            die "patch $p does not apply to QEMU $QEMU_VERSION" \
+                "(details: $WORK/am.log; work tree reset to the base)"
+        fi
+    done
+    gt config branch.series.description "$(cover_description)"
+    note "work tree $TREE: series branch has $(gt rev-list --count base..series) patches"
+}
+
+cmd_export() {
+    [ -d "$TREE/.git" ] || die "no work tree; run './xsl import' first"
+    local tmp
+    tmp=$(mktemp -d)
+    export_to "$tmp"
+    rm -f "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch
+    mkdir -p "$PATCHES"
+    cp "$tmp"/* "$PATCHES/"
+    rm -rf "$tmp"
+    note "exported $(series_patches | wc -l) patches to $PATCHES"
+}
+
+cmd_status() {
+    if [ -d "$TREE/.git" ]; then
+        gt log --oneline base..series
+        if tree_matches_patches; then
+            note "patches/ matches the work tree"
+        else
+            note "patches/ differs from the work tree: run './xsl export'"
+        fi
+    else
+        note "no work tree yet"
+    fi
+}
+
+# --- building --------------------------------------------------------------
+
+# configure_and_build SRC_DIR: configure SRC_DIR/build once, then ninja.
+configure_and_build() {
+    local src=$1 b=$1/build t targets=()
+    if [ ! -f "$b/build.ninja" ]; then
+        mkdir -p "$b"
+        (cd "$b" && ../configure "${QEMU_CONFIGURE_ARGS[@]}" \
+            > "$b/xsl-configure.log" 2>&1) ||
+            die "configure failed in $src (see $b/xsl-configure.log)"
+    fi
+    local all
+    all=$(ninja -C "$b" -t targets all 2>/dev/null | cut -d: -f1)
+    for t in "${NINJA_TARGETS[@]}"; do
+        if grep -qx "$t" <<< "$all"; then
+            targets+=("$t")
+        fi
+    done
+    ninja -C "$b" "${targets[@]}" > "$b/xsl-ninja.log" 2>&1 || {
+        grep -A20 -m3 'FAILED\|error:' "$b/xsl-ninja.log" >&2 || true
+        die "build failed in $src (see $b/xsl-ninja.log)"
+    }
+}
+
+cmd_build() {
+    [ -d "$TREE/.git" ] || cmd_import
+    if ! tree_matches_patches; then
+        note "warning: the work tree differs from patches/ (export or import)"
+    fi
+    configure_and_build "$TREE"
+    note "built $TREE/build/qemu-system-x86_64"
+}
+
+# The check tree: a second worktree of the same repository, with a build of
+# its own, so that checks never touch the developer's work tree.
+check_tree_at_base() {
+    [ -d "$TREE/.git" ] || cmd_import
+    if [ ! -d "$CHECK" ]; then
+        gt worktree add -q --detach "$CHECK" base
+    fi
+    git -C "$CHECK" am --abort > /dev/null 2>&1 || true
+    git -C "$CHECK" checkout -q --detach base
+    git -C "$CHECK" reset -q --hard base
+}
+
+# Every prefix of the series applies with git am (no fuzz) and builds.
+cmd_check_prefixes() {
+    check_tree_at_base
+    local p i=0 n
+    n=$(series_patches | wc -l)
+    [ "$n" -gt 0 ] || die "patches/series is empty"
+    for p in $(series_patches); do
+        i=$((i + 1))
+        git -C "$CHECK" am -q --committer-date-is-author-date "$PATCHES/$p" \
+            > "$WORK/check-am.log" 2>&1 ||
+            die "patch $i/$n ($p) does not apply on top of its prefix" \
+                "(see $WORK/check-am.log)"
+        local t0=$SECONDS
+        configure_and_build "$CHECK"
+        echo "ok $i/$n $p applies and builds ($((SECONDS - t0)) s)"
+    done
+}
+
+cmd_check_patches() {
+    [ -d "$TREE/.git" ] || cmd_import
+    local p fail=0
+    for p in $(series_patches); do
+        if out=$("$TREE/scripts/checkpatch.pl" --no-color "$PATCHES/$p" 2>&1); then
+            echo "ok $p: $(tail -n 1 <<< "$out")"
+        else
+            echo "$out"
+            echo "not ok $p: checkpatch.pl reports problems"
+            fail=1
+        fi
+    done
+    return $fail
+}
+
+# Pristine QEMU plus only the patches that add qtests ("tests/qtest:" in the
+# subject): the new tests must fail there.
+cmd_build_mustfail() {
+    check_tree_at_base
+    local p subj applied=0
+    for p in $(series_patches); do
+        subj=$(sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\?//p' "$PATCHES/$p" | head -n 1)
+        case "$subj" in
+        tests/qtest:*)
+            git -C "$CHECK" am -q --committer-date-is-author-date \
+                "$PATCHES/$p" > "$WORK/check-am.log" 2>&1 ||
+                die "qtest patch $p does not apply to pristine QEMU" \
+                    "(see $WORK/check-am.log)"
+            applied=$((applied + 1))
+            ;;
+        esac
+    done
+    [ "$applied" -gt 0 ] || die "the series has no tests/qtest: patch"
+    configure_and_build "$CHECK"
+    local out=$WORK/mustfail
+    rm -rf "$out"
+    mkdir -p "$out/tests/qtest"
+    cp "$CHECK/build/qemu-system-x86_64" "$out/"
+    cp "$CHECK/build/$XEN_QTEST" "$out/tests/qtest/"
+    note "pristine + $applied qtest patches built into $out"
+}
+
+cmd_setup() {
+    cmd_deps
+    cmd_fetch
+    if [ -d "$TREE/.git" ]; then
+        note "work tree exists; keeping it (./xsl import --force rebuilds it)"
+    else
+        cmd_import
+    fi
+    if [ ! -f "$MESON_BUILD/build.ninja" ]; then
+        meson setup "$MESON_BUILD" "$TOP" > /dev/null
+    fi
+    meson compile -C "$MESON_BUILD"
+    cmd_export
+}
+
+cmd_test() {
+    [ -f "$MESON_BUILD/build.ninja" ] || die "run './xsl setup' first"
+    local rc=0
+    meson test -C "$MESON_BUILD" --print-errorlogs "$@" || rc=$?
+    local j=$MESON_BUILD/meson-logs/testlog.json
+    if [ -f "$j" ]; then
+        python3 - "$j" <<'EOF'
+import json, sys
+res = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ok = sum(r["result"] in ("OK", "EXPECTEDFAIL") for r in res)
+skip = sum(r["result"] == "SKIP" for r in res)
+print(f"harness: {ok} passed, {len(res) - ok - skip} failed, {skip} skipped")
+EOF
+    fi
+    return $rc
+}
+
+usage() { sed -n '2,21p' "$0" | sed 's/^# \?//'; exit "${1:-0}"; }
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+setup|deps|fetch|import|export|status|build|test) "cmd_$cmd" "$@" ;;
+check-patches) cmd_check_patches ;;
+check-prefixes) cmd_check_prefixes ;;
+build-mustfail) cmd_build_mustfail ;;
+xen-qtests|l1-negative|unit|bench)
+    exec "$TOP/scripts/${cmd}.sh" "$@" ;;
+-h|--help|help) usage 0 ;;
+*) usage 1 >&2 ;;
+esac
