@@ -29,6 +29,9 @@ PATCHES=$TOP/patches
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_BASEDIR=$WORK
+# Share objects between the work tree and the check tree (and fresh clones):
+# debug info then names whichever tree compiled an object first.
+export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 
 # One identity and a fixed date for the commits the harness makes itself, so
