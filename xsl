@@ -418,8 +418,9 @@ setup|deps|fetch|import|export|status|build|test) "cmd_$cmd" "$@" ;;
 check-patches) cmd_check_patches ;;
 check-prefixes) cmd_check_prefixes ;;
 build-mustfail) cmd_build_mustfail ;;
-xen-qtests|l1-negative|unit|bench)
+xen-qtests|l1-negative|unit)
     exec "$TOP/scripts/${cmd}.sh" "$@" ;;
+bench) exec "$TOP/bench/run.sh" "$@" ;;
 -h|--help|help) usage 0 ;;
 *) usage 1 >&2 ;;
 esac
