@@ -7,5 +7,6 @@ CONFIG_XEN_BUS=y
 # (an upstream link bug in this configuration, not part of the series).
 CONFIG_PCI_EXPRESS=y
 CONFIG_PXB=y
+CONFIG_PCIE_PORT=y
 CONFIG_CXL=y
 CONFIG_CXL_MEM_DEVICE=y

@@ -42,7 +42,7 @@ rm -rf "$out"
 mkdir -p "$out"
 
 # GTest lists its cases without running them.
-"$qtest" -l | grep '^/' > "$out/cases"
+QTEST_QEMU_BINARY=$qemu "$qtest" -l | grep '^/' > "$out/cases"
 ncases=$(wc -l < "$out/cases")
 [ "$ncases" -gt 0 ] || { echo "xen-qtests: $qtest lists no case" >&2; exit 1; }
 echo "xen-qtests ($mode): $ncases cases from $qtest"
