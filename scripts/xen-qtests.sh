@@ -49,7 +49,7 @@ echo "xen-qtests ($mode): $ncases cases from $qtest"
 
 # Inside L1 (or on a Xen-capable host): run each case on its own, so that a
 # QEMU that aborts (as UBSan makes it) fails that case only.
-"$TOP/scripts/l1-run" --rwdir "$out" -- \
+"$TOP/scripts/l1-run" --timeout 900 --rwdir "$out" -- \
     "$TOP/scripts/xen-qtests-run-cases.sh" "$qemu" "$qtest" "$out"
 
 # Judge on the host from the per-case logs the run left.
