@@ -2,12 +2,13 @@
 # xsl: the harness driver for the QEMU Xen split-lock series.
 #
 #   ./xsl setup      install deps, fetch pristine QEMU, import the series,
-#                    build the patched QEMU, export the series (README step 1)
+#                    build the patched QEMU, check that the work tree
+#                    exports to patches/ unchanged (README step 1)
 #   ./xsl test       run every check and test (README step 2; what CI runs)
 #
 # Developer commands (see README.md, "Changing the series"):
 #   ./xsl deps | fetch | import [--force] | build | export | status
-#   ./xsl check-patches | check-prefixes | build-mustfail
+#   ./xsl check-patches | check-export | check-prefixes | build-mustfail
 #   ./xsl xen-qtests [patched|mustfail] | l1-negative | unit | bench
 #
 # Environment:
@@ -259,6 +260,23 @@ cmd_export() {
     note "exported $(series_patches | wc -l) patches to $PATCHES"
 }
 
+# The round trip is lossless: exporting the work tree gives patches/ back.
+cmd_check_export() {
+    [ -d "$TREE/.git" ] || cmd_import
+    local tmp rc=0
+    tmp=$(mktemp -d)
+    export_to "$tmp"
+    diff -r -u "$PATCHES" "$tmp" || rc=1
+    rm -rf "$tmp"
+    if [ $rc = 0 ]; then
+        echo "ok: exporting the work tree reproduces patches/ byte for byte"
+    else
+        echo "not ok: export differs from patches/ (run ./xsl export, or" \
+             "./xsl import --force)"
+    fi
+    return $rc
+}
+
 cmd_status() {
     if [ -d "$TREE/.git" ]; then
         gt log --oneline base..series
@@ -389,7 +407,9 @@ cmd_setup() {
         meson setup "$MESON_BUILD" "$TOP" > /dev/null
     fi
     meson compile -C "$MESON_BUILD"
-    cmd_export
+    # patches/ is the series ready to send; make sure it is exactly what the
+    # work tree exports (./xsl export after changing the work tree).
+    cmd_check_export
 }
 
 cmd_test() {
@@ -416,6 +436,7 @@ cmd=${1:-}
 case "$cmd" in
 setup|deps|fetch|import|export|status|build|test) "cmd_$cmd" "$@" ;;
 check-patches) cmd_check_patches ;;
+check-export) cmd_check_export ;;
 check-prefixes) cmd_check_prefixes ;;
 build-mustfail) cmd_build_mustfail ;;
 xen-qtests|l1-negative|unit)
