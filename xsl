@@ -26,7 +26,7 @@ WORK=${XSL_WORK:-$TOP/work}
 TREE=$WORK/qemu
 CHECK=$WORK/check
 MESON_BUILD=$TOP/build
-PATCHES=$TOP/patches
+PATCHES=${XSL_PATCHES:-$TOP/patches}
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_BASEDIR=$WORK
@@ -429,7 +429,7 @@ EOF
     return $rc
 }
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \?//'; exit "${1:-0}"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \?//'; exit "${1:-0}"; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift

@@ -1,0 +1,63 @@
+#!/bin/bash
+# bad-input.sh: each kind of bad input stops ./xsl with one clear error
+# line, and leaves no half-applied work tree behind. Runs in scratch
+# folders (its own XSL_WORK, XSL_CACHE, XSL_PATCHES).
+set -uo pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$TOP/harness/pinned.env"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+real_dl=${XSL_CACHE:-$HOME/.cache/xsl}/dl
+fail=0
+
+# expect NAME PATTERN CMD...: CMD must fail and say PATTERN on stderr
+expect() {
+    local name=$1 pattern=$2 out
+    shift 2
+    if out=$("$@" 2>&1 >/dev/null); then
+        echo "not ok $name: succeeded"
+        fail=1
+    elif grep -q "$pattern" <<< "$out"; then
+        echo "ok $name: $(grep "xsl: error" <<< "$out" | tail -n 1)"
+    else
+        echo "not ok $name: no error line matching '$pattern':"
+        echo "$out" | tail -n 5
+        fail=1
+    fi
+}
+
+# A corrupted tarball
+mkdir -p "$scratch/c1/dl"
+cp "$real_dl/$DEBIAN_TARBALL" "$scratch/c1/dl/"
+head -c 1000000 "$real_dl/$ORIG_TARBALL" > "$scratch/c1/dl/$ORIG_TARBALL"
+expect corrupt-tarball "checksum mismatch for $ORIG_TARBALL" \
+    env XSL_CACHE="$scratch/c1" XSL_WORK="$scratch/w1" "$TOP/xsl" import
+[ ! -e "$scratch/w1/qemu" ] || { echo "not ok corrupt-tarball: left a tree"; fail=1; }
+
+# A user tree at another version
+mkdir -p "$scratch/src"
+echo 10.1.0 > "$scratch/src/VERSION"
+expect other-version "is QEMU 10.1.0, but the series is pinned to $QEMU_VERSION" \
+    env QEMU_SRC="$scratch/src" XSL_WORK="$scratch/w2" "$TOP/xsl" import
+[ ! -e "$scratch/w2/qemu" ] || { echo "not ok other-version: left a tree"; fail=1; }
+
+# A patch that does not apply: the first patch with its context changed
+mkdir -p "$scratch/p"
+cp "$TOP"/patches/* "$scratch/p/"
+first=$(grep -v '^#' "$TOP/patches/series" | head -n 1)
+awk '/^@@/ && !hunk { hunk = 1; print; next }
+     hunk == 1 && /^ / { print " changed context"; hunk = 2; next }
+     { print }' "$TOP/patches/$first" > "$scratch/p/$first"
+expect patch-does-not-apply "patch $first does not apply" \
+    env XSL_PATCHES="$scratch/p" XSL_WORK="$scratch/w3" "$TOP/xsl" import
+if [ -d "$scratch/w3/qemu/.git" ]; then
+    if [ "$(git -C "$scratch/w3/qemu" rev-parse series)" = \
+         "$(git -C "$scratch/w3/qemu" rev-parse base)" ] &&
+       [ -z "$(git -C "$scratch/w3/qemu" status --porcelain)" ]; then
+        echo "ok patch-does-not-apply: the work tree is left at base, clean"
+    else
+        echo "not ok patch-does-not-apply: the work tree is half-applied"
+        fail=1
+    fi
+fi
+exit $fail
