@@ -302,6 +302,10 @@ configure_and_build() {
             die "configure failed in $src (see $b/xsl-configure.log)"
     fi
     local all
+    # Regenerate build.ninja first if meson.build files changed (e.g. after
+    # a checkout): the list of targets must be the current one.
+    ninja -C "$b" build.ninja > "$b/xsl-ninja.log" 2>&1 ||
+        die "meson regeneration failed in $src (see $b/xsl-ninja.log)"
     all=$(ninja -C "$b" -t targets all 2>/dev/null | cut -d: -f1)
     for t in "${NINJA_TARGETS[@]}"; do
         if grep -qx "$t" <<< "$all"; then

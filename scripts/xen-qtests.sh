@@ -49,7 +49,10 @@ echo "xen-qtests ($mode): $ncases cases from $qtest"
 
 # Inside L1 (or on a Xen-capable host): run each case on its own, so that a
 # QEMU that aborts (as UBSan makes it) fails that case only.
-"$TOP/scripts/l1-run" --timeout 900 --rwdir "$out" -- \
+# An L1 under TCG occasionally dies while L2 guests come and go (vng exits
+# with 255, nothing in the guest's log); l1-run then boots it again and
+# the cases that have not run yet go on.
+L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout 900 --rwdir "$out" -- \
     "$TOP/scripts/xen-qtests-run-cases.sh" "$qemu" "$qtest" "$out"
 
 # Judge on the host from the per-case logs the run left.
