@@ -18,11 +18,19 @@ touch "$out/rc"
 while read -r c; do
     grep -q "^rc $c " "$out/rc" && continue
     log=$out/$(echo "$c" | tr / _).log
-    t0=$(date +%s.%N)
-    timeout -k 10 "${XEN_QTEST_TIMEOUT:-300}" "$qtest" --tap -p "$c" \
-        > "$log" 2>&1
-    rc=$?
-    t1=$(date +%s.%N)
+    # The nested L2 guest is occasionally reset under us (KVM under TCG);
+    # the test says "unexpected guest reset" then. Only that failure is
+    # run again, twice at most, and the retries are reported.
+    for try in 0 1 2; do
+        t0=$(date +%s.%N)
+        timeout -k 10 "${XEN_QTEST_TIMEOUT:-300}" "$qtest" --tap -p "$c" \
+            > "$log" 2>&1
+        rc=$?
+        t1=$(date +%s.%N)
+        grep -q "unexpected guest reset" "$log" || break
+        cp "$log" "$log.reset$try"
+        echo "$c: unexpected reset of the L2 guest (kept $log.reset$try)"
+    done
     echo "rc $c $rc" >> "$out/rc"
     printf '%-60s rc=%-3s %6.1f s\n' "$c" "$rc" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")"
 done < "$out/cases"
