@@ -84,7 +84,7 @@ while read -r c; do
         want=${expect[$c]:-}
         [ -n "$want" ] || { echo "not ok $c: not listed in harness/mustfail.txt"; fail=1; continue; }
     fi
-    resets=$(ls "$log".reset* 2>/dev/null | wc -l)
+    resets=$(find "$out" -name "$(basename "$log").reset*" | wc -l)
     [ "$resets" = 0 ] || why="$why; after $resets unexpected L2 guest reset(s)"
     if [ "$got" = "$want" ]; then
         echo "ok $c: $got as expected${why:+ ($why)}"
