@@ -207,13 +207,18 @@ cover_description() {
     ' "$f"
 }
 
-tree_matches_patches() {
+# diff (with the given options) patches/ against an export of the work tree
+diff_export() {
     local tmp rc=0
     tmp=$(mktemp -d)
     export_to "$tmp"
-    diff -r -q "$tmp" "$PATCHES" > /dev/null || rc=1
+    diff -r "$@" "$PATCHES" "$tmp" || rc=1
     rm -rf "$tmp"
     return $rc
+}
+
+tree_matches_patches() {
+    diff_export -q > /dev/null
 }
 
 cmd_import() {
@@ -263,11 +268,8 @@ cmd_export() {
 # The round trip is lossless: exporting the work tree gives patches/ back.
 cmd_check_export() {
     [ -d "$TREE/.git" ] || cmd_import
-    local tmp rc=0
-    tmp=$(mktemp -d)
-    export_to "$tmp"
-    diff -r -u "$PATCHES" "$tmp" || rc=1
-    rm -rf "$tmp"
+    local rc=0
+    diff_export -u || rc=1
     if [ $rc = 0 ]; then
         echo "ok: exporting the work tree reproduces patches/ byte for byte"
     else
