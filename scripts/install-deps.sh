@@ -49,6 +49,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
     gcc libc6-dev ninja-build pkgconf libglib2.0-dev zlib1g-dev python3-venv \
     xz-utils ccache git dpkg-dev xxd binutils \
-    qemu-system-x86/bookworm-backports udev kmod \
+    qemu-system-x86/bookworm-backports qemu-system-common/bookworm-backports \
+    qemu-system-data/bookworm-backports seabios/bookworm-backports udev kmod \
     meson/bookworm-backports python3-pycotap/bookworm-backports \
     "$L1_KERNEL_PKG"/trixie virtme-ng/trixie
