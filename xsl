@@ -9,7 +9,8 @@
 # Developer commands (see README.md, "Changing the series"):
 #   ./xsl deps | fetch | import [--force] | build | export | status
 #   ./xsl check-patches | check-export | check-prefixes | build-mustfail
-#   ./xsl xen-qtests [patched|mustfail] | l1-negative | unit | bench
+#   ./xsl xen-qtests [patched|mustfail] | xen-guest [vector|novector]
+#   ./xsl l1-negative | unit | bench
 #
 # Environment:
 #   XSL_CACHE   downloads and ccache (default ~/.cache/xsl, outside the repo)
@@ -445,7 +446,7 @@ check-patches) cmd_check_patches ;;
 check-export) cmd_check_export ;;
 check-prefixes) cmd_check_prefixes ;;
 build-mustfail) cmd_build_mustfail ;;
-xen-qtests|l1-negative|unit)
+xen-qtests|xen-guest|l1-negative|unit)
     exec "$TOP/scripts/${cmd}.sh" "$@" ;;
 bench) exec "$TOP/bench/run.sh" "$@" ;;
 -h|--help|help) usage 0 ;;
