@@ -30,7 +30,7 @@ for v in "$@"; do
     for try in 0 1; do
         t0=$SECONDS
         # panic=-1 with -no-reboot: a guest panic ends QEMU at once.
-        timeout -k 10 "${XEN_GUEST_TIMEOUT:-240}" "$qemu" \
+        timeout -k 10 "${XEN_GUEST_TIMEOUT:-150}" "$qemu" \
             -M pc -accel kvm,xen-version=0x4000a,kernel-irqchip=split \
             -smp 2 -m 512M -nodefaults -display none -no-reboot \
             -L /usr/share/qemu -L /usr/share/seabios \

@@ -57,7 +57,7 @@ for v in "${variants[@]}"; do
     why=
     if [ "$rc" != 0 ]; then
         why="QEMU exit status $rc"
-        [ "$rc" = 124 ] && why="$why (timed out after ${XEN_GUEST_TIMEOUT:-300} s)"
+        [ "$rc" = 124 ] && why="$why (timed out after ${XEN_GUEST_TIMEOUT:-150} s)"
     fi
     if grep -q 'runtime error:' "$out/$v.qemu"; then
         why="$why; UBSan: $(grep -m1 'runtime error:' "$out/$v.qemu")"
