@@ -69,9 +69,10 @@ for v in "${variants[@]}"; do
         why="$why; no RESULT PASS on the Xen PV console"
     fi
     for kind in hang reset; do
-        [ -f "$out/$v.${kind}0.hvc" ] &&
+        if [ -f "$out/$v.${kind}0.hvc" ]; then
             echo "note xen-guest/$v: a first boot ended in a silent $kind" \
                  "and was run again (logs: $out/$v.${kind}0.*)"
+        fi
     done
     if [ -z "$why" ]; then
         n=$(sed -n 's/.*RESULT PASS (\([0-9]*\) checks).*/\1/p' "$out/$v.hvc")
