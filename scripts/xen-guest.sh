@@ -39,8 +39,11 @@ chmod 755 "$out/root/init"
     gzip -1 > "$out/initrd.gz"
 rm -rf "$out/root"
 
+# L1 does not inherit this environment: hand the boot timeout over.
+timeout_s=${XEN_GUEST_TIMEOUT:-150}
 L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout 1200 \
-    --rwdir "$out" -- "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
+    --rwdir "$out" -- env XEN_GUEST_TIMEOUT="$timeout_s" \
+    "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
     "$out/initrd.gz" "$out" "${variants[@]}" | tee "$out/l1.log"
 
 # Judge on the host from what each boot left.
@@ -57,7 +60,7 @@ for v in "${variants[@]}"; do
     why=
     if [ "$rc" != 0 ]; then
         why="QEMU exit status $rc"
-        [ "$rc" = 124 ] && why="$why (timed out after ${XEN_GUEST_TIMEOUT:-150} s)"
+        [ "$rc" = 124 ] && why="$why (timed out after $timeout_s s)"
     fi
     if grep -q 'runtime error:' "$out/$v.qemu"; then
         why="$why; UBSan: $(grep -m1 'runtime error:' "$out/$v.qemu")"
