@@ -9,6 +9,7 @@
 # Writes OUTDIR/VARIANT.{serial,hvc,qemu} (serial console, Xen PV console,
 # QEMU's own output) and OUTDIR/VARIANT.rc ("STATUS SECONDS").
 set -u
+: "${KERNEL_TROUBLE:?set by xen-guest.sh}"
 qemu=$1 kernel=$2 initrd=$3 out=$4
 shift 4
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
@@ -45,7 +46,7 @@ for v in "$@"; do
         if [ "$try" = 1 ] || { [ "$rc" != 0 ] && [ "$rc" != 124 ]; } ||
            grep -q 'XSL-GUEST:' "$out/$v.hvc" ||
            grep -q 'runtime error:' "$out/$v.qemu" ||
-           grep -q 'Kernel panic\|Oops\|BUG:' "$out/$v.serial"; then
+           grep -q "$KERNEL_TROUBLE" "$out/$v.serial"; then
             break
         fi
         if [ "$rc" = 124 ]; then

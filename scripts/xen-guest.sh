@@ -22,6 +22,9 @@ variants=("$@")
 [ ${#variants[@]} -gt 0 ] || variants=(vector novector)
 
 die() { echo "xen-guest: $*" >&2; exit 1; }
+# What in the guest's kernel log fails a boot (xen-guest-run.sh never
+# boots such a guest again either).
+export KERNEL_TROUBLE='Kernel panic\|Oops\|BUG:\|WARNING:'
 [ -x "$qemu" ] || die "missing $qemu (run ./xsl build)"
 [ -r "$kernel" ] || die "guest kernel $kernel not found (run ./xsl deps)"
 file -L "$busybox" 2> /dev/null | grep -q 'statically linked' ||
@@ -43,6 +46,7 @@ rm -rf "$out/root"
 timeout_s=${XEN_GUEST_TIMEOUT:-150}
 L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout 1200 \
     --rwdir "$out" -- env XEN_GUEST_TIMEOUT="$timeout_s" \
+    KERNEL_TROUBLE="$KERNEL_TROUBLE" \
     "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
     "$out/initrd.gz" "$out" "${variants[@]}" | tee "$out/l1.log"
 
@@ -62,12 +66,10 @@ for v in "${variants[@]}"; do
         why="QEMU exit status $rc"
         [ "$rc" = 124 ] && why="$why (timed out after $timeout_s s)"
     fi
-    if grep -q 'runtime error:' "$out/$v.qemu"; then
-        why="$why; UBSan: $(grep -m1 'runtime error:' "$out/$v.qemu")"
-    fi
-    if grep -q 'Kernel panic\|Oops\|BUG:\|WARNING:' "$out/$v.serial"; then
-        why="$why; kernel: $(grep -m1 'Kernel panic\|Oops\|BUG:\|WARNING:' "$out/$v.serial")"
-    fi
+    ubsan=$(grep -m1 'runtime error:' "$out/$v.qemu" || true)
+    [ -z "$ubsan" ] || why="$why; UBSan: $ubsan"
+    oops=$(grep -m1 "$KERNEL_TROUBLE" "$out/$v.serial" || true)
+    [ -z "$oops" ] || why="$why; kernel: $oops"
     if ! grep -q 'XSL-GUEST: RESULT PASS' "$out/$v.hvc" 2> /dev/null; then
         why="$why; no RESULT PASS on the Xen PV console"
     fi
