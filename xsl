@@ -43,7 +43,9 @@ HARNESS_GIT=(-c user.name="xsl harness" -c user.email=xsl@localhost
 FIXED_DATE="2000-01-01T00:00:00+0000"
 
 # The patched build: smallest x86_64 QEMU with KVM, Xen emulation and qtest,
-# with UBSan made fatal so any report fails the test that triggered it.
+# with AddressSanitizer and UBSan, both fatal, so that any report fails the
+# test that triggered it. The check tree (prefixes, must-fail) is built the
+# same way, so that the two share ccache objects.
 QEMU_CONFIGURE_ARGS=(
     --python=/usr/bin/python3 --cc="ccache gcc"
     --target-list=x86_64-softmmu
@@ -51,7 +53,8 @@ QEMU_CONFIGURE_ARGS=(
     --with-devices-x86_64=xen-emu-min
     --enable-kvm --disable-tcg --disable-fdt --disable-download
     --disable-install-blobs --disable-docs
-    --enable-ubsan --extra-cflags=-fno-sanitize-recover=undefined
+    --enable-asan --enable-ubsan
+    --extra-cflags=-fno-sanitize-recover=undefined
 )
 # Binaries the harness needs; those that do not exist at a given point of
 # the series (e.g. before the tests are added) are skipped.
@@ -298,11 +301,19 @@ cmd_status() {
 # configure_and_build SRC_DIR: configure SRC_DIR/build once, then ninja.
 configure_and_build() {
     local src=$1 b=$1/build t targets=()
+    # A build configured with other arguments is configured again.
+    if [ -f "$b/build.ninja" ] &&
+       [ "$(cat "$b/xsl-configure.args" 2>/dev/null)" != \
+         "${QEMU_CONFIGURE_ARGS[*]}" ]; then
+        note "configure arguments changed: configuring $b again"
+        rm -rf "$b"
+    fi
     if [ ! -f "$b/build.ninja" ]; then
         mkdir -p "$b"
         (cd "$b" && ../configure "${QEMU_CONFIGURE_ARGS[@]}" \
             > "$b/xsl-configure.log" 2>&1) ||
             die "configure failed in $src (see $b/xsl-configure.log)"
+        echo "${QEMU_CONFIGURE_ARGS[*]}" > "$b/xsl-configure.args"
     fi
     local all
     # Regenerate build.ninja first if meson.build files changed (e.g. after

@@ -3,14 +3,14 @@
 #
 # Runs where KVM has Xen support (inside L1, see xen-qtests.sh): each case
 # listed in OUTDIR/cases on its own, with the skip for a missing Xen-capable
-# KVM turned into a failure (QTEST_XEN_REQUIRED), UBSan reports fatal and
+# KVM turned into a failure (QTEST_XEN_REQUIRED), sanitizer reports fatal and
 # TAP output. Writes OUTDIR/<case>.log and a line "rc <case> <status>" to
 # OUTDIR/rc for each.
 set -u
 qemu=$1 qtest=$2 out=$3
 export QTEST_QEMU_BINARY=$qemu
 export QTEST_XEN_REQUIRED=1
-export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+. "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh"
 export MALLOC_PERTURB_=$((RANDOM % 255 + 1))
 # A case that has a status already ran in an earlier boot of L1 (l1-run
 # boots L1 again if it dies): do not run it twice.

@@ -5,14 +5,16 @@
 # a process of its own, where KVM has Xen support: directly on a host that
 # has it, otherwise inside an L1 guest (scripts/l1-run).
 #
-#   patched   the patched UBSan build in work/qemu: every case must pass,
-#             none may be skipped, and no UBSan report may appear.
+#   patched   the patched build in work/qemu (AddressSanitizer and UBSan):
+#             every case must pass, none may be skipped, and no sanitizer
+#             report may appear.
 #   mustfail  pristine QEMU plus only the qtest patches (./xsl
 #             build-mustfail): every case must end as harness/mustfail.txt
 #             says; the cases that test a fix must fail there.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$TOP/scripts/sanitizers.sh"
 WORK=${XSL_WORK:-$TOP/work}
 mode=${1:-patched}
 QTEST_REL=tests/qtest/xen-evtchn-test
@@ -67,15 +69,15 @@ while read -r c; do
     log=$out/$(echo "$c" | tr / _).log
     rc=$(sed -n "s|^rc $c ||p" "$out/rc" 2>/dev/null | tail -n 1)
     [ -n "$rc" ] || { echo "not ok $c: did not run"; fail=1; continue; }
-    ubsan=$(grep -c 'runtime error:' "$log" || true)
+    reports=$(grep -c "$SANITIZER_REPORT" "$log" || true)
     skipped=$(grep -c '^ok .* # SKIP' "$log" || true)
-    if [ "$rc" = 0 ] && [ "$ubsan" = 0 ] && [ "$skipped" = 0 ] &&
+    if [ "$rc" = 0 ] && [ "$reports" = 0 ] && [ "$skipped" = 0 ] &&
        grep -q '^ok ' "$log"; then
         got=pass
         why="passed"
     else
         got=fail
-        why=$(grep -m1 -h 'runtime error:\|ERROR:\|Bail out\|# SKIP' "$log" ||
+        why=$(grep -m1 -h "$SANITIZER_REPORT"'\|ERROR:\|Bail out\|# SKIP' "$log" ||
               echo "exit status $rc")
     fi
     if [ "$mode" = patched ]; then
