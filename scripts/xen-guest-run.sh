@@ -12,7 +12,7 @@ set -u
 : "${KERNEL_TROUBLE:?set by xen-guest.sh}"
 qemu=$1 kernel=$2 initrd=$3 out=$4
 shift 4
-export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+. "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh"
 for v in "$@"; do
     # Already run in an earlier boot of L1 (l1-run boots it again if it dies).
     [ -f "$out/$v.rc" ] && continue
@@ -26,12 +26,12 @@ for v in "$@"; do
     # says nothing) before it reached userspace (see README). Such a boot,
     # and only such, is kept as VARIANT.{hang,reset}0.* and run once more;
     # xen-guest.sh reports it. A boot that says anything (its /init, a
-    # kernel panic or oops, a UBSan report) or where QEMU fails is never
+    # kernel panic or oops, a sanitizer report) or where QEMU fails is never
     # run again.
     for try in 0 1; do
         t0=$SECONDS
         # panic=-1 with -no-reboot: a guest panic ends QEMU at once.
-        timeout -k 10 "${XEN_GUEST_TIMEOUT:-150}" "$qemu" \
+        timeout -k 30 "${XEN_GUEST_TIMEOUT:-300}" "$qemu" \
             -M pc -accel kvm,xen-version=0x4000a,kernel-irqchip=split \
             -smp 2 -m 512M -nodefaults -display none -no-reboot \
             -L /usr/share/qemu -L /usr/share/seabios \
@@ -39,13 +39,13 @@ for v in "$@"; do
             -chardev "file,id=hvc0,path=$out/$v.hvc" \
             -device xen-console,chardev=hvc0 \
             -kernel "$kernel" -initrd "$initrd" \
-            -append "console=ttyS0 console=hvc0 panic=-1 $extra" \
+            -append "console=ttyS0 console=hvc0 loglevel=5 panic=-1 $extra" \
             > "$out/$v.qemu" 2>&1
         rc=$?
         echo "xen-guest-run: $v: QEMU exit status $rc after $((SECONDS - t0)) s"
         if [ "$try" = 1 ] || { [ "$rc" != 0 ] && [ "$rc" != 124 ]; } ||
            grep -q 'XSL-GUEST:' "$out/$v.hvc" ||
-           grep -q 'runtime error:' "$out/$v.qemu" ||
+           grep -q "$SANITIZER_REPORT" "$out/$v.qemu" ||
            grep -q "$KERNEL_TROUBLE" "$out/$v.serial"; then
             break
         fi

@@ -2,18 +2,19 @@
 # xen-guest.sh [VARIANT...]
 #
 # A real Xen guest that nobody here wrote: Debian's own kernel (trixie's
-# 6.12, the one L1 runs) boots as a Xen HVM guest of the patched UBSan
+# 6.12, the one L1 runs) boots as a Xen HVM guest of the patched sanitizer
 # QEMU, where KVM has Xen support (directly, or inside L1 via
 # scripts/l1-run), from a busybox initramfs whose /init
 # (harness/xen-guest/init) checks Xen, xenstore, the PV console's event
 # channel, timer events and CPU hotplug from the inside. Variants: vector
 # (Linux's default) and novector (xen_no_vector_callback: QEMU itself
 # delivers every event). Each must print "RESULT PASS" on the Xen PV
-# console, end with QEMU exit status 0, no UBSan report and no kernel
+# console, end with QEMU exit status 0, no sanitizer report and no kernel
 # oops. Times per boot are printed and kept in work/results/xen-guest/.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$TOP/scripts/sanitizers.sh"
 WORK=${XSL_WORK:-$TOP/work}
 qemu=$WORK/qemu/build/qemu-system-x86_64
 kernel=${XEN_GUEST_KERNEL:-${L1_KERNEL:-/boot/vmlinuz-6.12.117+deb13-amd64}}
@@ -43,8 +44,8 @@ chmod 755 "$out/root/init"
 rm -rf "$out/root"
 
 # L1 does not inherit this environment: hand the boot timeout over.
-timeout_s=${XEN_GUEST_TIMEOUT:-150}
-L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout 1200 \
+timeout_s=${XEN_GUEST_TIMEOUT:-300}
+L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout 1800 \
     --rwdir "$out" -- env XEN_GUEST_TIMEOUT="$timeout_s" \
     KERNEL_TROUBLE="$KERNEL_TROUBLE" \
     "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
@@ -66,8 +67,8 @@ for v in "${variants[@]}"; do
         why="QEMU exit status $rc"
         [ "$rc" = 124 ] && why="$why (timed out after $timeout_s s)"
     fi
-    ubsan=$(grep -m1 'runtime error:' "$out/$v.qemu" || true)
-    [ -z "$ubsan" ] || why="$why; UBSan: $ubsan"
+    report=$(grep -m1 "$SANITIZER_REPORT" "$out/$v.qemu" || true)
+    [ -z "$report" ] || why="$why; sanitizer: $report"
     oops=$(grep -m1 "$KERNEL_TROUBLE" "$out/$v.serial" || true)
     [ -z "$oops" ] || why="$why; kernel: $oops"
     if ! grep -q 'XSL-GUEST: RESULT PASS' "$out/$v.hvc" 2> /dev/null; then
