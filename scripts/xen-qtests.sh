@@ -81,9 +81,10 @@ while read -r c; do
               echo "exit status $rc")
     fi
     # A case that could not get going (QEMU did not come up in time, the
-    # nested guest was reset, a timeout) proves nothing either way.
+    # nested guest was reset or stalled, a timeout) proves nothing either
+    # way.
     if [ "$got" = fail ] && { [ "$rc" = 124 ] ||
-       grep -q 'qtest_connect\|socket_accept failed\|did not start within\|unexpected guest reset' "$log"; }; then
+       grep -q 'qtest_connect\|socket_accept failed\|did not start within\|unexpected guest reset\|did not complete command' "$log"; }; then
         got=broken
     fi
     if [ "$mode" = patched ]; then
@@ -93,7 +94,7 @@ while read -r c; do
         [ -n "$want" ] || { echo "not ok $c: not listed in harness/mustfail.txt"; fail=1; continue; }
     fi
     resets=$(find "$out" -name "$(basename "$log").reset*" | wc -l)
-    [ "$resets" = 0 ] || why="$why; after $resets retried run(s) (L2 guest reset, or QEMU slow to start)"
+    [ "$resets" = 0 ] || why="$why; after $resets retried run(s) (L2 guest reset or stalled, or QEMU slow to start)"
     if [ "$got" = "$want" ]; then
         echo "ok $c: $got as expected${why:+ ($why)}"
     else
