@@ -25,6 +25,13 @@ qemu=$1 kernel=$2 initrd=$3 out=$4
 shift 4
 . "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh"
 boot_timeout=${XEN_GUEST_TIMEOUT:-300}
+# In L1 the host's files come over 9p without a page cache: run a copy of
+# the ~95 MB sanitizer QEMU from L1's RAM (see xen-qtests-run-cases.sh).
+if [ -d /dev/shm ] && bin=$(mktemp -d /dev/shm/xsl-guest.XXXXXX) &&
+   cp "$qemu" "$bin/"; then
+    qemu=$bin/$(basename "$qemu")
+    trap 'rm -rf "$bin"' EXIT
+fi
 for v in "$@"; do
     # Already run in an earlier boot of L1 (l1-run boots it again if it dies).
     [ -f "$out/$v.rc" ] && continue
