@@ -14,22 +14,41 @@
 #   ./xsl outgoing [--reroll-count N] DIR   the series under your git
 #                    identity, with maintainers' addresses, for send-email
 #
+# Every command but setup and test acts on one release (harness/releases):
+# the series' own (the first) unless "./xsl --release R COMMAND" or
+# XSL_RELEASE=R says otherwise. setup and test cover every release.
+#
 # Environment:
 #   XSL_CACHE   downloads and ccache (default ~/.cache/xsl, outside the repo)
-#   XSL_WORK    QEMU work trees and builds (default ./work)
+#   XSL_WORK    QEMU work trees and builds (default ./work; a release other
+#               than the first in ./work/R)
+#   XSL_RELEASE the release (default: the first in harness/releases)
 #   QEMU_SRC    use this QEMU source tree instead of Debian's tarball; it
-#               must be the pinned release (harness/pinned.env)
+#               must be the release's (harness/release-R.env)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=harness/pinned.env
-. "$TOP/harness/pinned.env"
+if [ "${1:-}" = --release ]; then
+    [ $# -ge 2 ] || { echo "xsl: error: --release needs a release" >&2; exit 1; }
+    export XSL_RELEASE=$2
+    shift 2
+fi
+# shellcheck source=scripts/release-env.sh
+. "$TOP/scripts/release-env.sh"
+[ -z "$release_env_error" ] || { echo "xsl: error: $release_env_error" >&2; exit 1; }
+export XSL_RELEASE=$RELEASE
 CACHE=${XSL_CACHE:-$HOME/.cache/xsl}
-WORK=${XSL_WORK:-$TOP/work}
+if [ "$RELEASE" = "$MAIN_RELEASE" ]; then
+    WORK=${XSL_WORK:-$TOP/work}
+else
+    WORK=${XSL_WORK:-$TOP/work}/$RELEASE
+fi
+# The scripts xsl runs work in this release's folder.
+export XSL_RELEASE_WORK=$WORK
 TREE=$WORK/qemu
 CHECK=$WORK/check
 MESON_BUILD=$TOP/build
-PATCHES=${XSL_PATCHES:-$TOP/patches}
+PATCHES=${XSL_PATCHES:-$TOP/$PATCH_DIR}
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_BASEDIR=$WORK
@@ -114,8 +133,8 @@ cmd_fetch() {
         (cd "$dl" && apt-get source --download-only "qemu=$DEB_SRC_VERSION" \
             > "$dl/apt-get-source.log" 2>&1) ||
             die "could not download qemu=$DEB_SRC_VERSION from Debian's" \
-                "archive (see $dl/apt-get-source.log; is the sid deb-src" \
-                "entry of scripts/install-deps.sh in place?)"
+                "archive (see $dl/apt-get-source.log; is the $DEB_SRC_SUITE" \
+                "deb-src entry of scripts/install-deps.sh in place?)"
     fi
     verify_sha256 "$dl/$ORIG_TARBALL" "$ORIG_SHA256"
     verify_sha256 "$dl/$DEBIAN_TARBALL" "$DEBIAN_SHA256"
@@ -132,7 +151,7 @@ unpack_pristine() {
         v=$(cat "$QEMU_SRC/VERSION")
         [ "$v" = "$QEMU_VERSION" ] ||
             die "QEMU_SRC=$QEMU_SRC is QEMU $v, but the series is pinned to" \
-                "$QEMU_VERSION (harness/pinned.env)"
+                "$QEMU_VERSION (harness/release-$RELEASE.env)"
         tar -C "$QEMU_SRC" --exclude=./.git --exclude=./build -cf - . |
             tar -C "$dir" -xf -
     else
@@ -225,7 +244,13 @@ diff_export() {
     local tmp rc=0
     tmp=$(mktemp -d)
     export_to "$tmp"
-    diff -r "$@" "$PATCHES" "$tmp" || rc=1
+    # Another release's folder inside this one's (patches/stable-10.0 in
+    # patches/) is not part of this series.
+    local sub excl=()
+    for sub in "$PATCHES"/*/; do
+        [ -d "$sub" ] && excl+=(-x "$(basename "$sub")")
+    done
+    diff -r "$@" "${excl[@]}" "$PATCHES" "$tmp" || rc=1
     rm -rf "$tmp"
     return $rc
 }
@@ -284,9 +309,9 @@ cmd_check_export() {
     local rc=0
     diff_export -u || rc=1
     if [ $rc = 0 ]; then
-        echo "ok: exporting the work tree reproduces patches/ byte for byte"
+        echo "ok: exporting the work tree reproduces $PATCH_DIR/ byte for byte ($RELEASE)"
     else
-        echo "not ok: export differs from patches/ (run ./xsl export, or" \
+        echo "not ok: export differs from $PATCH_DIR/ ($RELEASE; run ./xsl export, or" \
              "./xsl import --force)"
     fi
     return $rc
@@ -422,21 +447,33 @@ cmd_build_mustfail() {
     note "pristine + $applied qtest patches built into $out"
 }
 
-cmd_setup() {
-    cmd_deps
+# setup-release: fetch and import this release (setup runs it for each).
+cmd_setup_release() {
     cmd_fetch
     if [ -d "$TREE/.git" ]; then
-        note "work tree exists; keeping it (./xsl import --force rebuilds it)"
+        note "$RELEASE: work tree exists; keeping it (./xsl import --force rebuilds it)"
     else
         cmd_import
     fi
+}
+
+cmd_setup() {
+    local r
+    cmd_deps
+    for r in "${RELEASES[@]}"; do
+        XSL_RELEASE=$r "$TOP/xsl" setup-release
+    done
     if [ ! -f "$MESON_BUILD/build.ninja" ]; then
         meson setup "$MESON_BUILD" "$TOP" > /dev/null
     fi
+    # Builds the patched QEMU of every release.
     meson compile -C "$MESON_BUILD"
-    # patches/ is the series ready to send; make sure it is exactly what the
-    # work tree exports (./xsl export after changing the work tree).
-    cmd_check_export
+    # Each release's patches/ folder is the series ready to send; make sure
+    # it is exactly what the work tree exports (./xsl export after changing
+    # the work tree).
+    for r in "${RELEASES[@]}"; do
+        XSL_RELEASE=$r "$TOP/xsl" check-export
+    done
 }
 
 cmd_test() {
@@ -448,9 +485,19 @@ cmd_test() {
         python3 - "$j" <<'EOF'
 import json, sys
 res = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-ok = sum(r["result"] in ("OK", "EXPECTEDFAIL") for r in res)
-skip = sum(r["result"] == "SKIP" for r in res)
-print(f"harness: {ok} passed, {len(res) - ok - skip} failed, {skip} skipped")
+# Per release (test NAME@RELEASE), then the release-independent tests.
+groups = {}
+for r in res:
+    name = r["name"]
+    groups.setdefault(name.split("@")[1] if "@" in name else "", []).append(r)
+for g in sorted(groups, key=lambda g: (g == "", g)):
+    rs = groups[g]
+    ok = sum(r["result"] in ("OK", "EXPECTEDFAIL") for r in rs)
+    skip = sum(r["result"] == "SKIP" for r in rs)
+    bad = [r["name"] for r in rs if r["result"] not in ("OK", "EXPECTEDFAIL", "SKIP")]
+    what = f"QEMU {g}" if g else "release-independent"
+    print(f"harness: {what}: {ok} passed, {len(bad)} failed, {skip} skipped"
+          + (f" ({', '.join(bad)})" if bad else ""))
 EOF
     fi
     return $rc
@@ -460,6 +507,8 @@ EOF
 # git send-email, under the identity of the person who runs it.
 cmd_outgoing() {
     local reroll= dir= name email tmp q p n cc f
+    [ "$RELEASE" = "$MAIN_RELEASE" ] ||
+        die "outgoing: $RELEASE is a stable backport; outgoing writes the series for upstream ($MAIN_RELEASE)"
     while [ $# -gt 0 ]; do
         case "$1" in
         --reroll-count|-v)
@@ -570,6 +619,7 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
 setup|deps|fetch|import|export|status|build|test) "cmd_$cmd" "$@" ;;
+setup-release) cmd_setup_release ;;
 check-patches) cmd_check_patches ;;
 check-export) cmd_check_export ;;
 check-prefixes) cmd_check_prefixes ;;

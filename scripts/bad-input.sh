@@ -4,7 +4,7 @@
 # folders (its own XSL_WORK, XSL_CACHE, XSL_PATCHES).
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-. "$TOP/harness/pinned.env"
+XSL_RELEASE= . "$TOP/scripts/release-env.sh"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 real_dl=${XSL_CACHE:-$HOME/.cache/xsl}/dl
@@ -41,9 +41,12 @@ expect other-version "is QEMU 10.1.0, but the series is pinned to $QEMU_VERSION"
     env QEMU_SRC="$scratch/src" XSL_WORK="$scratch/w2" "$TOP/xsl" import
 [ ! -e "$scratch/w2/qemu" ] || { echo "not ok other-version: left a tree"; fail=1; }
 
+# A release that harness/releases does not list
+expect unknown-release "unknown release '9.9.9'" "$TOP/xsl" --release 9.9.9 status
+
 # A patch that does not apply: the first patch with its context changed
 mkdir -p "$scratch/p"
-cp "$TOP"/patches/* "$scratch/p/"
+cp "$TOP"/patches/*.patch "$TOP"/patches/series "$scratch/p/"
 first=$(grep -v '^#' "$TOP/patches/series" | head -n 1)
 awk '/^@@/ && !hunk { hunk = 1; print; next }
      hunk == 1 && /^ / { print " changed context"; hunk = 2; next }

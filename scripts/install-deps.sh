@@ -6,9 +6,9 @@ set -euo pipefail
 : "${L1_KERNEL_PKG:=linux-image-6.12.117+deb13-amd64}"
 
 want_apt_sources() {
-    local f=/etc/apt/sources.list.d/xen-splitlock-harness.sources
-    if [ ! -f "$f" ]; then
-        cat > "$f" <<'EOS'
+    local f=/etc/apt/sources.list.d/xen-splitlock-harness.sources want
+    # deb-src: sid for QEMU 10.2.2, trixie for 10.0.13 (harness/release-*.env)
+    want=$(cat <<'EOS'
 # Added by xen-splitlock harness (scripts/install-deps.sh).
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -18,10 +18,13 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: sid
+Suites: sid trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOS
+)
+    if [ "$(cat "$f" 2> /dev/null)" != "$want" ]; then
+        printf '%s\n' "$want" > "$f"
         rm -f /var/lib/apt/periodic/harness-updated
     fi
     local p=/etc/apt/preferences.d/xen-splitlock-harness

@@ -5,7 +5,7 @@
 # it was asked to run must not have run.
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=${XSL_WORK:-$TOP/work}
+WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 out=$WORK/results/l1-negative
 rm -rf "$out"
 mkdir -p "$out"

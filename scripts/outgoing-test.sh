@@ -12,8 +12,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=${XSL_WORK:-$TOP/work}
-. "$TOP/harness/pinned.env"
+WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
+XSL_RELEASE= . "$TOP/scripts/release-env.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0

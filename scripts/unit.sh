@@ -4,7 +4,7 @@
 # KVM.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=${XSL_WORK:-$TOP/work}
+WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 t=$WORK/qemu/build/tests/unit/test-xen-vcpu-info
 [ -x "$t" ] || { echo "unit: missing $t (run ./xsl build)" >&2; exit 1; }
 . "$TOP/scripts/sanitizers.sh"

@@ -21,7 +21,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/scripts/sanitizers.sh"
-WORK=${XSL_WORK:-$TOP/work}
+WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 qemu=$WORK/qemu/build/qemu-system-x86_64
 kernel=${XEN_GUEST_KERNEL:-${L1_KERNEL:-/boot/vmlinuz-6.12.117+deb13-amd64}}
 busybox=${XEN_GUEST_BUSYBOX:-/bin/busybox}
@@ -155,7 +155,10 @@ for v in "${variants[@]}"; do
     if [ -z "$bad" ] && [ -z "$why" ]; then
         # Wall time per stage: from QEMU's start, its Xen resets (the
         # kexec's, the reboot's first) and its end.
-        mapfile -t at < <(sed -n 's/^\([0-9T:.-]*\)Z kvm_xen_soft_reset.*/\1/p' \
+        # QEMU 10.2 prints "DATE-TIMEZ kvm_xen_soft_reset", 10.0
+        # "PID@SECONDS:kvm_xen_soft_reset".
+        mapfile -t at < <(sed -n -e 's/^\([0-9T:.-]*\)Z kvm_xen_soft_reset.*/\1/p' \
+                                 -e 's/^[0-9]*@\([0-9.]*\):kvm_xen_soft_reset.*/@\1/p' \
                           "$out/$v.qemu" | while read -r t; do date -ud "$t" +%s.%N; done)
         walls=$(awk -v s="$start" -v k="${at[1]}" -v r="${at[2]}" -v e="$end" \
             'BEGIN { printf "cold %.0f s, kexec %.0f s, reboot %.0f s", k - s, r - k, e - r }')

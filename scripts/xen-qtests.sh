@@ -15,7 +15,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/scripts/sanitizers.sh"
-WORK=${XSL_WORK:-$TOP/work}
+WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 mode=${1:-patched}
 QTEST_REL=tests/qtest/xen-evtchn-test
 
