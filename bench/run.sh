@@ -9,7 +9,7 @@
 # harness's build has UBSan), so that the timings mean something.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=${XSL_WORK:-$TOP/work}
+WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 TREE=$WORK/qemu
 BUILD=$TREE/build
 OUT=${1:-}
