@@ -5,7 +5,8 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 XSL_RELEASE= . "$TOP/scripts/release-env.sh"
-scratch=$(mktemp -d)
+# Scratch trees in RAM where there is a tmpfs (QEMU unpacks: seconds, not tens).
+scratch=$(mktemp -d -p /dev/shm 2> /dev/null || mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 real_dl=${XSL_CACHE:-$HOME/.cache/xsl}/dl
 fail=0
