@@ -24,7 +24,7 @@ set -u
 qemu=$1 kernel=$2 initrd=$3 out=$4
 shift 4
 . "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh"
-boot_timeout=${XEN_GUEST_TIMEOUT:-300}
+boot_timeout=${XEN_GUEST_TIMEOUT:-120}
 # In L1 the host's files come over 9p without a page cache: run a copy of
 # the ~95 MB sanitizer QEMU from L1's RAM (see xen-qtests-run-cases.sh).
 if [ -d /dev/shm ] && bin=$(mktemp -d /dev/shm/xsl-guest.XXXXXX) &&

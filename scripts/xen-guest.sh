@@ -67,7 +67,7 @@ rm -rf "$root"
 # L1 does not inherit this environment: hand the boot timeout over. A boot
 # may go XEN_GUEST_TIMEOUT s without a word from the guest, a run of three
 # boots three times that, and a variant may be run twice.
-timeout_s=${XEN_GUEST_TIMEOUT:-300}
+timeout_s=${XEN_GUEST_TIMEOUT:-120}
 l1_timeout=$((${#variants[@]} * 2 * (3 * timeout_s + 60) + 300))
 L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout "$l1_timeout" \
     --rwdir "$out" -- env XEN_GUEST_TIMEOUT="$timeout_s" \
