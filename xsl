@@ -570,9 +570,11 @@ cmd_outgoing() {
     git -C "$q" -c core.abbrev=12 format-patch -q --cover-letter \
         --cover-from-description=subject --to=qemu-devel@nongnu.org \
         ${reroll:+--reroll-count="$reroll"} -o "$tmp/out" base..outgoing
+    local cover out_patches=()
+    cover=$(ls "$tmp"/out/*0000-cover-letter.patch)
+    mapfile -t out_patches < <(ls "$tmp"/out/*.patch | grep -vxF "$cover")
     : > "$tmp/all-cc"
-    for f in "$tmp"/out/*.patch; do
-        case "$f" in *-0000-cover-letter.patch|*/0000-cover-letter.patch) continue ;; esac
+    for f in "${out_patches[@]}"; do
         (cd "$q" && scripts/get_maintainer.pl --no-git-fallback --no-rolestats \
             --no-multiline "$f") > "$tmp/cc" 2> "$tmp/gm.log" ||
             die "outgoing: get_maintainer.pl failed on $(basename "$f") (see $tmp/gm.log)"
@@ -584,18 +586,15 @@ cmd_outgoing() {
         printf '%s\n' "$cc" >> "$tmp/all-cc"
         add_cc_header "$f" "$cc"
     done
-    f=$(ls "$tmp"/out/*0000-cover-letter.patch)
-    add_cc_header "$f" "$(awk 'NF && !seen[$0]++' "$tmp/all-cc")"
+    add_cc_header "$cover" "$(awk 'NF && !seen[$0]++' "$tmp/all-cc")"
     # What a maintainer does with it: git am onto pristine QEMU.
     git clone -q --shared --no-checkout "$TREE" "$tmp/am"
     git -C "$tmp/am" checkout -q --detach pristine
-    n=0
-    for f in "$tmp"/out/*.patch; do
-        case "$f" in *0000-cover-letter.patch) continue ;; esac
+    for f in "${out_patches[@]}"; do
         git -C "$tmp/am" am -q "$f" > "$tmp/am.log" 2>&1 ||
             die "outgoing: $(basename "$f") does not apply to pristine QEMU $QEMU_VERSION with git am"
-        n=$((n + 1))
     done
+    n=${#out_patches[@]}
     mkdir -p "$dir"
     mv "$tmp"/out/*.patch "$dir/"
     note "outgoing: $n patches and a cover letter in $dir, from $name <$email>;" \

@@ -62,53 +62,59 @@ done
 L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout 1800 "${rwdirs[@]}" -- \
     bash -c "$(printf '%s; ' "${runs[@]}")"
 
-fail=0
 # Judge on the host from the per-case logs the run left.
 declare -A expect=()
 while read -r c e; do
     [ -n "$c" ] && [ "${c:0:1}" != "#" ] && expect[$c]=$e
 done < "$TOP/harness/mustfail.txt"
+
+# judge MODE: a verdict line per case of that mode; sets fail=1 on a miss.
+judge() {
+    local mode=$1 out=$WORK/results/$1 c log rc reports skipped got why want resets
+    echo "xen-qtests ($mode): verdicts"
+    while read -r c; do
+        log=$out/$(echo "$c" | tr / _).log
+        rc=$(sed -n "s|^rc $c ||p" "$out/rc" 2>/dev/null | tail -n 1)
+        [ -n "$rc" ] || { echo "not ok $c: did not run"; fail=1; continue; }
+        reports=$(grep -c "$SANITIZER_REPORT" "$log" || true)
+        skipped=$(grep -c '^ok .* # SKIP' "$log" || true)
+        if [ "$rc" = 0 ] && [ "$reports" = 0 ] && [ "$skipped" = 0 ] &&
+           grep -q '^ok ' "$log"; then
+            got=pass
+            why="passed"
+        else
+            got=fail
+            why=$(grep -m1 -h "$SANITIZER_REPORT"'\|ERROR:\|Bail out\|# SKIP' "$log" ||
+                  echo "exit status $rc")
+        fi
+        # A case that could not get going (QEMU did not come up in time, the
+        # nested guest was reset or stalled, a timeout) proves nothing either
+        # way.
+        if [ "$got" = fail ] && { [ "$rc" = 124 ] ||
+           grep -q 'qtest_connect\|socket_accept failed\|did not start within\|unexpected guest reset\|did not complete command' "$log"; }; then
+            got=broken
+        fi
+        if [ "$mode" = patched ]; then
+            want=pass
+        else
+            want=${expect[$c]:-}
+            [ -n "$want" ] || { echo "not ok $c: not listed in harness/mustfail.txt"; fail=1; continue; }
+        fi
+        resets=$(find "$out" -name "$(basename "$log").reset*" | wc -l)
+        [ "$resets" = 0 ] || why="$why; after $resets retried run(s) (L2 guest reset or stalled, or QEMU slow to start)"
+        if [ "$got" = "$want" ]; then
+            echo "ok $c: $got as expected${why:+ ($why)}"
+        else
+            echo "not ok $c: expected $want, got $got ($why)"
+            echo "---- $log"
+            tail -n 30 "$log"
+            fail=1
+        fi
+    done < "$out/cases"
+}
+
+fail=0
 for mode in "${modes[@]}"; do
-out=$WORK/results/$mode
-echo "xen-qtests ($mode): verdicts"
-while read -r c; do
-    log=$out/$(echo "$c" | tr / _).log
-    rc=$(sed -n "s|^rc $c ||p" "$out/rc" 2>/dev/null | tail -n 1)
-    [ -n "$rc" ] || { echo "not ok $c: did not run"; fail=1; continue; }
-    reports=$(grep -c "$SANITIZER_REPORT" "$log" || true)
-    skipped=$(grep -c '^ok .* # SKIP' "$log" || true)
-    if [ "$rc" = 0 ] && [ "$reports" = 0 ] && [ "$skipped" = 0 ] &&
-       grep -q '^ok ' "$log"; then
-        got=pass
-        why="passed"
-    else
-        got=fail
-        why=$(grep -m1 -h "$SANITIZER_REPORT"'\|ERROR:\|Bail out\|# SKIP' "$log" ||
-              echo "exit status $rc")
-    fi
-    # A case that could not get going (QEMU did not come up in time, the
-    # nested guest was reset or stalled, a timeout) proves nothing either
-    # way.
-    if [ "$got" = fail ] && { [ "$rc" = 124 ] ||
-       grep -q 'qtest_connect\|socket_accept failed\|did not start within\|unexpected guest reset\|did not complete command' "$log"; }; then
-        got=broken
-    fi
-    if [ "$mode" = patched ]; then
-        want=pass
-    else
-        want=${expect[$c]:-}
-        [ -n "$want" ] || { echo "not ok $c: not listed in harness/mustfail.txt"; fail=1; continue; }
-    fi
-    resets=$(find "$out" -name "$(basename "$log").reset*" | wc -l)
-    [ "$resets" = 0 ] || why="$why; after $resets retried run(s) (L2 guest reset or stalled, or QEMU slow to start)"
-    if [ "$got" = "$want" ]; then
-        echo "ok $c: $got as expected${why:+ ($why)}"
-    else
-        echo "not ok $c: expected $want, got $got ($why)"
-        echo "---- $log"
-        tail -n 30 "$log"
-        fail=1
-    fi
-done < "$out/cases"
+    judge "$mode"
 done
 exit $fail
