@@ -10,7 +10,7 @@
 #   ./xsl deps | fetch | import [--force] | build | export | status
 #   ./xsl check-patches | check-export | check-prefixes | build-mustfail
 #   ./xsl xen-qtests [patched] [mustfail] | xen-guest [vector|novector]
-#   ./xsl l1-negative | unit | bench
+#   ./xsl l1-negative | unit | make-check [--pristine] | bench
 #   ./xsl outgoing [--reroll-count N] DIR   the series under your git
 #                    identity, with maintainers' addresses, for send-email
 #
@@ -447,6 +447,156 @@ cmd_build_mustfail() {
     note "pristine + $applied qtest patches built into $out"
 }
 
+# --- QEMU's own tests ("make check") ---------------------------------------
+
+# Debian's firmware (seabios, ipxe-qemu, qemu-system-data) where a QEMU
+# build looks for its data files, the build's qemu-bundle: the +ds tarball
+# has none. What the build put there itself stays.
+FIRMWARE_DIRS=(/usr/share/seabios /usr/lib/ipxe/qemu /usr/share/qemu)
+link_firmware() {
+    local b=$1 data f d
+    data=$(find "$b/qemu-bundle" -maxdepth 4 -type d -path '*/share/qemu' | head -n 1)
+    [ -n "$data" ] || die "no share/qemu in $b/qemu-bundle (build incomplete?)"
+    for d in "${FIRMWARE_DIRS[@]}"; do
+        [ -d "$d" ] || die "firmware folder $d missing (run ./xsl deps)"
+        for f in "$d"/*; do
+            [ -f "$f" ] || continue
+            [ -e "$data/${f##*/}" ] || [ -L "$data/${f##*/}" ] ||
+                ln -s "$f" "$data/${f##*/}"
+        done
+    done
+    [ -e "$data/bios-256k.bin" ] || die "no bios-256k.bin in ${FIRMWARE_DIRS[*]}"
+}
+
+# qemu_tests BUILD LOGBASE TEST...: meson test on those tests of BUILD (all
+# built first), sanitizer reports fatal; prints the names of the tests that
+# failed, one per line.
+qemu_tests() {
+    local b=$1 logbase=$2
+    shift 2
+    ninja -C "$b" > "$b/xsl-ninja-all.log" 2>&1 || {
+        grep -A20 -m3 'FAILED\|error:' "$b/xsl-ninja-all.log" >&2 || true
+        die "building QEMU's tests failed in $b (see $b/xsl-ninja-all.log)"
+    }
+    link_firmware "$b"
+    # shellcheck source=scripts/sanitizers.sh
+    (. "$TOP/scripts/sanitizers.sh"
+     meson test -C "$b" --no-rebuild --num-processes "$(nproc)" \
+         --logbase "$logbase" "$@" > "$b/meson-logs/$logbase.out" 2>&1) || true
+    [ -f "$b/meson-logs/$logbase.json" ] ||
+        die "meson test wrote no results (see $b/meson-logs/$logbase.out)"
+    python3 - "$b/meson-logs/$logbase.json" <<'EOF'
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["result"] not in ("OK", "SKIP", "EXPECTEDFAIL"):
+        print(r["name"].split(" / ", 1)[1])
+EOF
+}
+
+# summarize_make_check TESTLOG.json WHAT: one line of counts, and the names
+# of the tests that did not pass.
+summarize_make_check() {
+    python3 - "$1" "$2" "$QEMU_VERSION" <<'EOF'
+import json, sys
+res = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+count = {}
+for r in res:
+    count[r["result"]] = count.get(r["result"], 0) + 1
+print(f"make-check: {sys.argv[2]} QEMU {sys.argv[3]}: {len(res)} tests: "
+      + ", ".join(f"{v} {k}" for k, v in sorted(count.items())))
+for r in res:
+    if r["result"] != "OK":
+        name = r["name"].split(" / ", 1)[1]
+        why = ""
+        if r["result"] == "SKIP" and name.endswith("xen-evtchn-test"):
+            why = " (no Xen-capable KVM here; xen-qtests runs it in L1)"
+        print(f"make-check: {sys.argv[2]}: {r['result']} {name}{why}")
+EOF
+}
+
+# make-check [--pristine]: QEMU's own unit tests and x86_64 qtests, as
+# docs/devel/submitting-a-patch.rst asks a submitter to run them, on the
+# patched sanitizer build, minus those harness/make-check-skip.txt lists
+# (with why). A test that fails there runs again on pristine QEMU built the
+# same way (work/pristine): it fails the check unless it fails there too.
+# --pristine runs every test on pristine as well and compares.
+cmd_make_check() {
+    local all_pristine=
+    case "${1:-}" in
+    '') ;;
+    --pristine) all_pristine=1 ;;
+    *) die "make-check: unknown argument $1 (usage: ./xsl make-check [--pristine])" ;;
+    esac
+    local b=$TREE/build tests=() all skip t failed n
+    [ -f "$b/build.ninja" ] || cmd_build
+    skip=$(grep -v '^[[:space:]]*\(#\|$\)' "$TOP/harness/make-check-skip.txt" |
+           awk '{ print $1 }')
+    all=$(meson test -C "$b" --list --no-rebuild --suite unit --suite qtest \
+          2> /dev/null | sed 's/^.* \/ //')
+    mapfile -t tests < <(grep -vxF -f <(printf '%s\n' $skip) <<< "$all")
+    [ ${#tests[@]} -gt 50 ] ||
+        die "make-check: meson test --list gave ${#tests[@]} tests (build incomplete?)"
+    for t in $skip; do
+        grep -qxF "$t" <<< "$all" ||
+            note "make-check: $t (harness/make-check-skip.txt) is no test of QEMU $QEMU_VERSION"
+    done
+    failed=$(qemu_tests "$b" xsl-make-check "${tests[@]}")
+    summarize_make_check "$b/meson-logs/xsl-make-check.json" patched
+    local todo=() rc=0
+    if [ -n "$all_pristine" ]; then
+        todo=("${tests[@]}")
+    elif [ -n "$failed" ]; then
+        mapfile -t todo <<< "$failed"
+    fi
+    if [ ${#todo[@]} -gt 0 ]; then
+        # Pristine QEMU with the base layer, configured like the patched
+        # build, in a worktree of its own.
+        local pr=$WORK/pristine pfailed plist
+        [ -d "$pr" ] || gt worktree add -q --detach "$pr" base
+        git -C "$pr" checkout -q --detach base
+        git -C "$pr" reset -q --hard base
+        configure_and_build "$pr" "${QEMU_CONFIGURE_ARGS[@]}"
+        # The series' own tests are not there.
+        ninja -C "$pr/build" build.ninja > /dev/null 2>&1 || true
+        plist=$(meson test -C "$pr/build" --list --no-rebuild 2> /dev/null |
+                sed 's/^.* \/ //')
+        mapfile -t todo < <(printf '%s\n' "${todo[@]}" | grep -xF -f <(echo "$plist"))
+        pfailed=
+        if [ ${#todo[@]} -gt 0 ]; then
+            pfailed=$(qemu_tests "$pr/build" xsl-make-check "${todo[@]}")
+            summarize_make_check "$pr/build/meson-logs/xsl-make-check.json" pristine
+        fi
+        for t in $failed; do
+            if ! grep -qxF "$t" <<< "$plist"; then
+                echo "not ok make-check: $t (added by the series) fails"
+                rc=1
+            elif grep -qxF "$t" <<< "$pfailed"; then
+                echo "make-check: $t fails on pristine QEMU $QEMU_VERSION too"
+            else
+                echo "not ok make-check: $t fails with the series and passes on pristine QEMU $QEMU_VERSION"
+                rc=1
+            fi
+        done
+        for t in $pfailed; do
+            grep -qxF "$t" <<< "$failed" ||
+                echo "make-check: $t fails on pristine QEMU $QEMU_VERSION only"
+        done
+    fi
+    for t in $skip; do
+        echo "make-check: not run: $t ($(awk -v t="$t" \
+            '$1 == t { $1 = ""; sub(/^ +/, ""); print }' \
+            "$TOP/harness/make-check-skip.txt"))"
+    done
+    n=$(grep -c . <<< "$failed" || true)
+    echo "make-check: logs in $b/meson-logs/xsl-make-check.txt"
+    if [ "$rc" = 0 ]; then
+        echo "ok make-check: QEMU $QEMU_VERSION + series: ${#tests[@]} tests," \
+             "none fails that passes on pristine ($n failed on both)"
+    fi
+    return $rc
+}
+
 # setup-release: fetch and import this release (setup runs it for each).
 cmd_setup_release() {
     cmd_fetch
@@ -624,6 +774,7 @@ setup-release) cmd_setup_release ;;
 check-patches) cmd_check_patches ;;
 check-export) cmd_check_export ;;
 check-prefixes) cmd_check_prefixes ;;
+make-check) cmd_make_check "$@" ;;
 build-mustfail) cmd_build_mustfail ;;
 outgoing) cmd_outgoing "$@" ;;
 xen-qtests|xen-guest|l1-negative|unit)
