@@ -479,9 +479,12 @@ qemu_tests() {
         die "building QEMU's tests failed in $b (see $b/xsl-ninja-all.log)"
     }
     link_firmware "$b"
+    # Many of the tests wait more than they compute (the RCU tests 4 s
+    # each): twice as many at once as there are cores took 31 s instead of
+    # ~45 s on 2 cores.
     # shellcheck source=scripts/sanitizers.sh
     (. "$TOP/scripts/sanitizers.sh"
-     meson test -C "$b" --no-rebuild --num-processes "$(nproc)" \
+     meson test -C "$b" --no-rebuild --num-processes $(($(nproc) * 2)) \
          --logbase "$logbase" "$@" > "$b/meson-logs/$logbase.out" 2>&1) || true
     [ -f "$b/meson-logs/$logbase.json" ] ||
         die "meson test wrote no results (see $b/meson-logs/$logbase.out)"
@@ -528,7 +531,7 @@ cmd_make_check() {
     --pristine) all_pristine=1 ;;
     *) die "make-check: unknown argument $1 (usage: ./xsl make-check [--pristine])" ;;
     esac
-    local b=$TREE/build tests=() all skip t failed n
+    local b=$TREE/build tests=() todo=() all skip t failed n rc
     [ -f "$b/build.ninja" ] || cmd_build
     skip=$(grep -v '^[[:space:]]*\(#\|$\)' "$TOP/harness/make-check-skip.txt" |
            awk '{ print $1 }')
@@ -543,7 +546,21 @@ cmd_make_check() {
     done
     failed=$(qemu_tests "$b" xsl-make-check "${tests[@]}")
     summarize_make_check "$b/meson-logs/xsl-make-check.json" patched
-    local todo=() rc=0
+    # QEMU's own tests have flakes (test-iov once hung at exit after all
+    # its cases passed, 1 of 4 runs on 2026-11-25): a test that failed
+    # runs once more, alone, and counts as failed only if it fails again.
+    if [ -n "$failed" ]; then
+        local again
+        mapfile -t todo <<< "$failed"
+        again=$(qemu_tests "$b" xsl-make-check-again "${todo[@]}")
+        for t in $failed; do
+            grep -qxF "$t" <<< "$again" ||
+                echo "make-check: $t failed, then passed when run again (flaky; see $b/meson-logs/xsl-make-check.txt)"
+        done
+        failed=$again
+    fi
+    rc=0
+    todo=()
     if [ -n "$all_pristine" ]; then
         todo=("${tests[@]}")
     elif [ -n "$failed" ]; then
