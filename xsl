@@ -10,6 +10,7 @@
 #   ./xsl deps | fetch | import [--force] | build | export | status
 #   ./xsl check-patches | check-export | check-prefixes | build-mustfail
 #   ./xsl xen-qtests [patched] [mustfail] | xen-guest [vector|novector]
+#   ./xsl xen-l1     both of those (all modes, both variants), one L1 boot
 #   ./xsl l1-negative | unit | make-check [--pristine] | bench
 #   ./xsl outgoing [--reroll-count N] DIR   the series under your git
 #                    identity, with maintainers' addresses, for send-email
@@ -17,6 +18,9 @@
 # Every command but setup and test acts on one release (harness/releases):
 # the series' own (the first) unless "./xsl --release R COMMAND" or
 # XSL_RELEASE=R says otherwise. setup and test cover every release.
+# "./xsl --series tcg-svm COMMAND" (import, export, check-export,
+# check-patches, status, build) acts on the fixes for the outer TCG QEMU
+# in patches/tcg-svm (worktree work/outer) instead of the Xen series.
 #
 # Environment:
 #   XSL_CACHE   downloads and ccache (default ~/.cache/xsl, outside the repo)
@@ -28,11 +32,15 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ "${1:-}" = --release ]; then
-    [ $# -ge 2 ] || { echo "xsl: error: --release needs a release" >&2; exit 1; }
-    export XSL_RELEASE=$2
+while [ "${1:-}" = --release ] || [ "${1:-}" = --series ]; do
+    [ $# -ge 2 ] || { echo "xsl: error: $1 needs an argument" >&2; exit 1; }
+    if [ "$1" = --release ]; then
+        export XSL_RELEASE=$2
+    else
+        export XSL_SERIES=$2
+    fi
     shift 2
-fi
+done
 # shellcheck source=scripts/release-env.sh
 . "$TOP/scripts/release-env.sh"
 [ -z "$release_env_error" ] || { echo "xsl: error: $release_env_error" >&2; exit 1; }
@@ -92,6 +100,36 @@ NINJA_TARGETS=(
     tests/unit/test-xen-vcpu-info
 )
 XEN_QTEST=tests/qtest/xen-evtchn-test
+
+# Which series (XSL_SERIES or --series): "xen", the Xen series of this
+# release (patches/, or the release's backport), or "tcg-svm", the fixes
+# for the TCG QEMU that runs L1 (patches/tcg-svm, against the main release,
+# worktree work/outer, branch tcg-svm). import, export, check-export,
+# check-patches, status and build act on either.
+SERIES=${XSL_SERIES:-xen}
+BRANCH=series
+case "$SERIES" in
+xen) ;;
+tcg-svm)
+    [ "$RELEASE" = "$MAIN_RELEASE" ] ||
+        die "the tcg-svm series is against QEMU $MAIN_RELEASE, not $RELEASE"
+    TREE=$WORK/outer
+    BRANCH=tcg-svm
+    PATCH_DIR=patches/tcg-svm
+    PATCHES=${XSL_PATCHES:-$TOP/$PATCH_DIR}
+    # The outer QEMU: TCG with the default devices (virtme-ng's L1 uses
+    # q35, virtio-9p, virtio-serial, the i6300esb watchdog), without
+    # sanitizers: a tool here, so a new compiler warning must not stop it.
+    QEMU_CONFIGURE_ARGS=(
+        --python=/usr/bin/python3 --cc="ccache gcc"
+        --target-list=x86_64-softmmu --enable-tcg --enable-kvm
+        --enable-virtfs --disable-docs --disable-download
+        --disable-install-blobs --disable-werror
+    )
+    NINJA_TARGETS=(qemu-system-x86_64)
+    ;;
+*) die "unknown series '$SERIES' (xen or tcg-svm)" ;;
+esac
 
 die() { echo "xsl: error: $*" >&2; exit 1; }
 note() { echo "xsl: $*" >&2; }
@@ -210,14 +248,14 @@ create_tree() {
 export_to() {
     local out=$1 desc n
     mkdir -p "$out"
-    n=$(gt rev-list --count base..series)
+    n=$(gt rev-list --count "base..$BRANCH")
     [ "$n" -gt 0 ] || { : > "$out/series"; return 0; }
     gt -c core.abbrev=12 format-patch -q --zero-commit --no-signature \
         --cover-letter --cover-from-description=subject \
-        -o "$out" base..series
+        -o "$out" "base..$BRANCH"
     # The cover letter's Date: is "now"; pin it to the newest commit's date
     # so that exporting an unchanged series changes nothing.
-    desc=$(gt log -1 --format=%aD series)
+    desc=$(gt log -1 --format=%aD "$BRANCH")
     sed -i "s/^Date: .*/Date: $desc/" "$out/0000-cover-letter.patch"
     (cd "$out" && ls -1 [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-') \
         > "$out/series"
@@ -262,37 +300,42 @@ tree_matches_patches() {
 cmd_import() {
     local force=${1:-}
     mkdir -p "$WORK"
-    if [ -d "$TREE/.git" ]; then
+    if [ -e "$TREE/.git" ]; then
         [ -z "$(gt status --porcelain --untracked-files=no)" ] ||
             die "$TREE has uncommitted changes; commit or stash them first"
-        if [ "$force" != --force ] && gt rev-parse -q --verify series >/dev/null &&
+        if [ "$force" != --force ] && gt rev-parse -q --verify "$BRANCH" >/dev/null &&
            ! tree_matches_patches; then
             die "$TREE has commits that patches/ lacks (or patches/ changed);" \
                 "run './xsl export' to keep them, or './xsl import --force'" \
                 "to rebuild the branch from patches/"
         fi
+    elif [ "$SERIES" = tcg-svm ]; then
+        # A worktree of the release's own repository, at its base.
+        [ -e "$WORK/qemu/.git" ] || XSL_SERIES=xen "$TOP/xsl" import
+        git -C "$WORK/qemu" worktree prune
+        git -C "$WORK/qemu" worktree add -q --detach "$TREE" base
     else
         cmd_fetch
         create_tree
     fi
-    gt checkout -q -B series base
+    gt checkout -q -B "$BRANCH" base
     local p
     for p in $(series_patches); do
         [ -f "$PATCHES/$p" ] || die "patches/series names $p, which is missing"
         if ! gt am -q --committer-date-is-author-date "$PATCHES/$p" \
                 > "$WORK/am.log" 2>&1; then
             gt am --abort > /dev/null 2>&1 || true
-            gt checkout -q -B series base
+            gt checkout -q -B "$BRANCH" base
             die "patch $p does not apply to QEMU $QEMU_VERSION" \
                 "(details: $WORK/am.log; work tree reset to the base)"
         fi
     done
-    gt config branch.series.description "$(cover_description)"
-    note "work tree $TREE: series branch has $(gt rev-list --count base..series) patches"
+    gt config "branch.$BRANCH.description" "$(cover_description)"
+    note "work tree $TREE: $BRANCH branch has $(gt rev-list --count "base..$BRANCH") patches"
 }
 
 cmd_export() {
-    [ -d "$TREE/.git" ] || die "no work tree; run './xsl import' first"
+    [ -e "$TREE/.git" ] || die "no work tree; run './xsl import' first"
     local tmp
     tmp=$(mktemp -d)
     export_to "$tmp"
@@ -305,7 +348,7 @@ cmd_export() {
 
 # The round trip is lossless: exporting the work tree gives patches/ back.
 cmd_check_export() {
-    [ -d "$TREE/.git" ] || cmd_import
+    [ -e "$TREE/.git" ] || cmd_import
     local rc=0
     diff_export -u || rc=1
     if [ $rc = 0 ]; then
@@ -318,8 +361,8 @@ cmd_check_export() {
 }
 
 cmd_status() {
-    if [ -d "$TREE/.git" ]; then
-        gt log --oneline base..series
+    if [ -e "$TREE/.git" ]; then
+        gt log --oneline "base..$BRANCH"
         if tree_matches_patches; then
             note "patches/ matches the work tree"
         else
@@ -367,18 +410,20 @@ configure_and_build() {
 }
 
 cmd_build() {
-    [ -d "$TREE/.git" ] || cmd_import
+    [ -e "$TREE/.git" ] || cmd_import
     if ! tree_matches_patches; then
         note "warning: the work tree differs from patches/ (export or import)"
     fi
     configure_and_build "$TREE" "${QEMU_CONFIGURE_ARGS[@]}"
+    # The outer QEMU boots L1 from its build folder (l1-run: L1_QEMU=).
+    [ "$SERIES" != tcg-svm ] || link_firmware "$TREE/build"
     note "built $TREE/build/qemu-system-x86_64"
 }
 
 # The check tree: a second worktree of the same repository, with a build of
 # its own, so that checks never touch the developer's work tree.
 check_tree_at_base() {
-    [ -d "$TREE/.git" ] || cmd_import
+    [ -e "$TREE/.git" ] || cmd_import
     if [ ! -d "$CHECK" ]; then
         gt worktree add -q --detach "$CHECK" base
     fi
@@ -406,7 +451,7 @@ cmd_check_prefixes() {
 }
 
 cmd_check_patches() {
-    [ -d "$TREE/.git" ] || cmd_import
+    [ -e "$TREE/.git" ] || cmd_import
     local p fail=0
     for p in $(series_patches); do
         if out=$("$TREE/scripts/checkpatch.pl" --no-color "$PATCHES/$p" 2>&1); then
@@ -617,7 +662,7 @@ cmd_make_check() {
 # setup-release: fetch and import this release (setup runs it for each).
 cmd_setup_release() {
     cmd_fetch
-    if [ -d "$TREE/.git" ]; then
+    if [ -e "$TREE/.git" ]; then
         note "$RELEASE: work tree exists; keeping it (./xsl import --force rebuilds it)"
     else
         cmd_import
@@ -708,7 +753,7 @@ cmd_outgoing() {
         die "outgoing: the sender identity is the harness placeholder ($PLACEHOLDER_NAME <$PLACEHOLDER_EMAIL>); set your own"
     fi
     [[ "$email" == ?*@?*.?* ]] || die "outgoing: '$email' is not an e-mail address"
-    [ -d "$TREE/.git" ] || cmd_import
+    [ -e "$TREE/.git" ] || cmd_import
 
     # Scratch clones in RAM where there is a tmpfs: checking out QEMU on
     # this machine's disk took ~17 s, on /dev/shm ~1 s.
@@ -785,6 +830,12 @@ usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \?//'; exit "${1:
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
+if [ "$SERIES" != xen ]; then
+    case "$cmd" in
+    import|export|check-export|check-patches|status|build|-h|--help|help) ;;
+    *) die "'$cmd' is for the Xen series only, not --series $SERIES" ;;
+    esac
+fi
 case "$cmd" in
 setup|deps|fetch|import|export|status|build|test) "cmd_$cmd" "$@" ;;
 setup-release) cmd_setup_release ;;
@@ -794,7 +845,7 @@ check-prefixes) cmd_check_prefixes ;;
 make-check) cmd_make_check "$@" ;;
 build-mustfail) cmd_build_mustfail ;;
 outgoing) cmd_outgoing "$@" ;;
-xen-qtests|xen-guest|l1-negative|unit)
+xen-qtests|xen-guest|xen-l1|l1-negative|unit)
     exec "$TOP/scripts/${cmd}.sh" "$@" ;;
 bench) exec "$TOP/bench/run.sh" "$@" ;;
 -h|--help|help) usage 0 ;;

@@ -16,8 +16,10 @@
 # console carried the lines of each stage, QEMU reset its Xen
 # state as often as the three boots make it and exited 0, with no sanitizer
 # report and no kernel oops. Times per stage are printed and the logs kept
-# in work/results/xen-guest/.
+# in work/results/xen-guest/. XSL_L1_PHASE=prepare|judge: as in
+# scripts/xen-qtests.sh (scripts/xen-l1.sh runs both in one boot of L1).
 set -euo pipefail
+phase=${XSL_L1_PHASE:-all}
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/scripts/sanitizers.sh"
@@ -39,41 +41,50 @@ file -L "$busybox" 2> /dev/null | grep -q 'statically linked' ||
     die "$busybox is not a static busybox (run ./xsl deps: busybox-static)"
 
 out=$WORK/results/xen-guest
-rm -rf "$out"
-root=$out/root
-mkdir -p "$root"/{bin,proc,sys,dev}
-
-# The initramfs: a static busybox, the checking /init and its static helper
-# (stage marker, kexec_file_load). The one QEMU boots also carries the
-# kernel and the kexec stage's initramfs (the same without them).
-cp "$busybox" "$root/bin/busybox"
-cp "$TOP/harness/xen-guest/init" "$root/init"
-"$busybox" sh -n "$root/init" || die "syntax error in harness/xen-guest/init"
-chmod 755 "$root/init"
-gcc -static -O2 -Wall -o "$root/bin/xsl-stage" \
-    "$TOP/harness/xen-guest/xsl-stage.c" ||
-    die "cannot build the static xsl-stage (gcc, libc6-dev: run ./xsl deps)"
-pack() {
-    (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
-        gzip -1 > "$1"
-}
-pack "$out/kexec-initrd.gz"
-mkdir "$root/kexec"
-cp "$kernel" "$root/kexec/vmlinuz"
-mv "$out/kexec-initrd.gz" "$root/kexec/initrd.gz"
-pack "$out/initrd.gz"
-rm -rf "$root"
-
-# L1 does not inherit this environment: hand the boot timeout over. A boot
-# may go XEN_GUEST_TIMEOUT s without a word from the guest, a run of three
-# boots three times that, and a variant may be run twice.
 timeout_s=${XEN_GUEST_TIMEOUT:-120}
-l1_timeout=$((${#variants[@]} * 2 * (3 * timeout_s + 60) + 300))
-L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout "$l1_timeout" \
-    --rwdir "$out" -- env XEN_GUEST_TIMEOUT="$timeout_s" \
-    KERNEL_TROUBLE="$KERNEL_TROUBLE" \
-    "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
-    "$out/initrd.gz" "$out" "${variants[@]}" | tee "$out/l1.log"
+if [ "$phase" != judge ]; then
+    rm -rf "$out"
+    root=$out/root
+    mkdir -p "$root"/{bin,proc,sys,dev}
+
+    # The initramfs: a static busybox, the checking /init and its static helper
+    # (stage marker, kexec_file_load). The one QEMU boots also carries the
+    # kernel and the kexec stage's initramfs (the same without them).
+    cp "$busybox" "$root/bin/busybox"
+    cp "$TOP/harness/xen-guest/init" "$root/init"
+    "$busybox" sh -n "$root/init" || die "syntax error in harness/xen-guest/init"
+    chmod 755 "$root/init"
+    gcc -static -O2 -Wall -o "$root/bin/xsl-stage" \
+        "$TOP/harness/xen-guest/xsl-stage.c" ||
+        die "cannot build the static xsl-stage (gcc, libc6-dev: run ./xsl deps)"
+    pack() {
+        (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
+            gzip -1 > "$1"
+    }
+    pack "$out/kexec-initrd.gz"
+    mkdir "$root/kexec"
+    cp "$kernel" "$root/kexec/vmlinuz"
+    mv "$out/kexec-initrd.gz" "$root/kexec/initrd.gz"
+    pack "$out/initrd.gz"
+    rm -rf "$root"
+
+    # L1 does not inherit this environment: hand the boot timeout over. A boot
+    # may go XEN_GUEST_TIMEOUT s without a word from the guest, a run of three
+    # boots three times that, and a variant may be run three times.
+    l1_timeout=$((${#variants[@]} * 3 * (3 * timeout_s + 60) + 300))
+    cmd=$(printf '%q ' env XEN_GUEST_TIMEOUT="$timeout_s" \
+          KERNEL_TROUBLE="$KERNEL_TROUBLE" \
+          "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
+          "$out/initrd.gz" "$out" "${variants[@]}")
+    if [ "$phase" = prepare ]; then
+        echo "$l1_timeout" >> "$XSL_L1_PLAN/timeouts"
+        printf '%s\n' "$cmd" >> "$XSL_L1_PLAN/cmds"
+        echo "$out" >> "$XSL_L1_PLAN/rwdirs"
+        exit 0
+    fi
+    L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout "$l1_timeout" \
+        --rwdir "$out" -- bash -c "$cmd" | tee "$out/l1.log"
+fi
 
 # Judge on the host from what each run left.
 stages=(cold kexec reboot)
@@ -146,11 +157,12 @@ for v in "${variants[@]}"; do
         /XSL-GUEST:/ { next }
         $0 ~ re { print at ": " $0; exit }' <<< "$serial")
     [ -z "$oops" ] || why="$why; kernel (${oops%%: *}): ${oops#*: }"
-    for kind in hang reset; do
-        if [ -f "$out/$v.${kind}0.serial" ]; then
-            echo "note xen-guest/$v: a first run had a boot end in a silent" \
-                 "$kind and was run again (logs: $out/$v.${kind}0.*)"
-        fi
+    for f in "$out/$v".hang[0-9].serial "$out/$v".reset[0-9].serial; do
+        [ -f "$f" ] || continue
+        f=${f%.serial}
+        kind=${f##*.}
+        echo "note xen-guest/$v: run $((${kind: -1} + 1)) had a boot end in" \
+             "a silent ${kind%[0-9]} and was run again (logs: $f.*)"
     done
     if [ -z "$bad" ] && [ -z "$why" ]; then
         # Wall time per stage: from QEMU's start, its Xen resets (the

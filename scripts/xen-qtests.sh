@@ -12,8 +12,11 @@
 #             build-mustfail): every case must end as harness/mustfail.txt
 #             says; the cases that test a fix must fail there.
 # Several modes run in one boot of L1 (saves ~20 s each), then each is
-# judged.
+# judged. XSL_L1_PHASE=prepare|judge (scripts/xen-l1.sh, which shares one
+# boot of L1 with the real guest): prepare the runs and add them to the
+# plan in XSL_L1_PLAN instead of booting L1, or only judge what a run left.
 set -euo pipefail
+phase=${XSL_L1_PHASE:-all}
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/scripts/sanitizers.sh"
@@ -24,7 +27,9 @@ modes=("$@")
 
 # Prepare each mode: its binaries, a fresh results folder, its case list.
 runs=() rwdirs=()
-for mode in "${modes[@]}"; do
+prepare_modes=("${modes[@]}")
+[ "$phase" != judge ] || prepare_modes=()
+for mode in ${prepare_modes[@]+"${prepare_modes[@]}"}; do
     case "$mode" in
     patched) bin=$WORK/qemu/build ;;
     mustfail)
@@ -59,8 +64,20 @@ done
 # An L1 under TCG occasionally dies while L2 guests come and go (vng exits
 # with 255, nothing in the guest's log); l1-run then boots it again and
 # the cases that have not run yet go on.
-L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout 1800 "${rwdirs[@]}" -- \
-    bash -c "$(printf '%s; ' "${runs[@]}")"
+cmd=$(printf '%s; ' "${runs[@]}")
+cmd=${cmd%; }
+case "$phase" in
+all)
+    L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout 1800 \
+        "${rwdirs[@]}" -- bash -c "$cmd"
+    ;;
+prepare)
+    echo 1800 >> "$XSL_L1_PLAN/timeouts"
+    printf '%s\n' "$cmd" >> "$XSL_L1_PLAN/cmds"
+    printf '%s\n' "${rwdirs[@]}" | grep -vx -- --rwdir >> "$XSL_L1_PLAN/rwdirs"
+    exit 0
+    ;;
+esac
 
 # Judge on the host from the per-case logs the run left.
 declare -A expect=()
