@@ -32,6 +32,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+die() { echo "xsl: error: $*" >&2; exit 1; }
+note() { echo "xsl: $*" >&2; }
 while [ "${1:-}" = --release ] || [ "${1:-}" = --series ]; do
     [ $# -ge 2 ] || { echo "xsl: error: $1 needs an argument" >&2; exit 1; }
     if [ "$1" = --release ]; then
@@ -131,8 +133,6 @@ tcg-svm)
 *) die "unknown series '$SERIES' (xen or tcg-svm)" ;;
 esac
 
-die() { echo "xsl: error: $*" >&2; exit 1; }
-note() { echo "xsl: $*" >&2; }
 
 gt() { git -C "$TREE" "$@"; }
 

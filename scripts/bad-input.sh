@@ -44,6 +44,10 @@ expect other-version "is QEMU 10.1.0, but the series is pinned to $QEMU_VERSION"
 
 # A release that harness/releases does not list
 expect unknown-release "unknown release '9.9.9'" "$TOP/xsl" --release 9.9.9 status
+# A series that does not exist, and a command the tcg-svm series has not
+expect unknown-series "unknown series 'foo'" "$TOP/xsl" --series foo status
+expect series-command "is for the Xen series only" \
+    "$TOP/xsl" --series tcg-svm make-check
 
 # A patch that does not apply: the first patch with its context changed
 mkdir -p "$scratch/p"
