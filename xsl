@@ -35,7 +35,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "xsl: error: $*" >&2; exit 1; }
 note() { echo "xsl: $*" >&2; }
 while [ "${1:-}" = --release ] || [ "${1:-}" = --series ]; do
-    [ $# -ge 2 ] || { echo "xsl: error: $1 needs an argument" >&2; exit 1; }
+    [ $# -ge 2 ] || die "$1 needs an argument"
     if [ "$1" = --release ]; then
         export XSL_RELEASE=$2
     else
@@ -45,7 +45,7 @@ while [ "${1:-}" = --release ] || [ "${1:-}" = --series ]; do
 done
 # shellcheck source=scripts/release-env.sh
 . "$TOP/scripts/release-env.sh"
-[ -z "$release_env_error" ] || { echo "xsl: error: $release_env_error" >&2; exit 1; }
+[ -z "$release_env_error" ] || die "$release_env_error"
 export XSL_RELEASE=$RELEASE
 CACHE=${XSL_CACHE:-$HOME/.cache/xsl}
 if [ "$RELEASE" = "$MAIN_RELEASE" ]; then
@@ -423,13 +423,20 @@ cmd_build() {
 # The check tree: a second worktree of the same repository, with a build of
 # its own, so that checks never touch the developer's work tree.
 check_tree_at_base() {
+    worktree_at_base "$CHECK"
+}
+
+# worktree_at_base DIR: a worktree of the release's repository in DIR,
+# clean, at base (pristine + base layer).
+worktree_at_base() {
+    local dir=$1
     [ -e "$TREE/.git" ] || cmd_import
-    if [ ! -d "$CHECK" ]; then
-        gt worktree add -q --detach "$CHECK" base
+    if [ ! -d "$dir" ]; then
+        gt worktree add -q --detach "$dir" base
     fi
-    git -C "$CHECK" am --abort > /dev/null 2>&1 || true
-    git -C "$CHECK" checkout -q --detach base
-    git -C "$CHECK" reset -q --hard base
+    git -C "$dir" am --abort > /dev/null 2>&1 || true
+    git -C "$dir" checkout -q --detach base
+    git -C "$dir" reset -q --hard base
 }
 
 # Every prefix of the series applies with git am (no fuzz) and builds.
@@ -513,6 +520,14 @@ link_firmware() {
     [ -e "$data/bios-256k.bin" ] || die "no bios-256k.bin in ${FIRMWARE_DIRS[*]}"
 }
 
+# qemu_test_names BUILD [MESON-TEST-OPTION...]: the tests of BUILD, one
+# name per line ("qtest-x86_64/qom-test", "test-char").
+qemu_test_names() {
+    local b=$1
+    shift
+    meson test -C "$b" --list --no-rebuild "$@" 2> /dev/null | sed 's/^.* \/ //'
+}
+
 # qemu_tests BUILD LOGBASE TEST...: meson test on those tests of BUILD (all
 # built first), sanitizer reports fatal; prints the names of the tests that
 # failed, one per line.
@@ -558,7 +573,7 @@ for r in res:
         name = r["name"].split(" / ", 1)[1]
         why = ""
         if r["result"] == "SKIP" and name.endswith("xen-evtchn-test"):
-            why = " (no Xen-capable KVM here; xen-qtests runs it in L1)"
+            why = " (no Xen-capable KVM here; xen-in-l1 runs it in L1)"
         print(f"make-check: {sys.argv[2]}: {r['result']} {name}{why}")
 EOF
 }
@@ -580,8 +595,7 @@ cmd_make_check() {
     [ -f "$b/build.ninja" ] || cmd_build
     skip=$(grep -v '^[[:space:]]*\(#\|$\)' "$TOP/harness/make-check-skip.txt" |
            awk '{ print $1 }')
-    all=$(meson test -C "$b" --list --no-rebuild --suite unit --suite qtest \
-          2> /dev/null | sed 's/^.* \/ //')
+    all=$(qemu_test_names "$b" --suite unit --suite qtest)
     mapfile -t tests < <(grep -vxF -f <(printf '%s\n' $skip) <<< "$all")
     [ ${#tests[@]} -gt 50 ] ||
         die "make-check: meson test --list gave ${#tests[@]} tests (build incomplete?)"
@@ -615,14 +629,10 @@ cmd_make_check() {
         # Pristine QEMU with the base layer, configured like the patched
         # build, in a worktree of its own.
         local pr=$WORK/pristine pfailed plist
-        [ -d "$pr" ] || gt worktree add -q --detach "$pr" base
-        git -C "$pr" checkout -q --detach base
-        git -C "$pr" reset -q --hard base
+        worktree_at_base "$pr"
         configure_and_build "$pr" "${QEMU_CONFIGURE_ARGS[@]}"
         # The series' own tests are not there.
-        ninja -C "$pr/build" build.ninja > /dev/null 2>&1 || true
-        plist=$(meson test -C "$pr/build" --list --no-rebuild 2> /dev/null |
-                sed 's/^.* \/ //')
+        plist=$(qemu_test_names "$pr/build")
         mapfile -t todo < <(printf '%s\n' "${todo[@]}" | grep -xF -f <(echo "$plist"))
         pfailed=
         if [ ${#todo[@]} -gt 0 ]; then

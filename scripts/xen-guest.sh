@@ -72,18 +72,12 @@ if [ "$phase" != judge ]; then
     # may go XEN_GUEST_TIMEOUT s without a word from the guest, a run of three
     # boots three times that, and a variant may be run three times.
     l1_timeout=$((${#variants[@]} * 3 * (3 * timeout_s + 60) + 300))
-    cmd=$(printf '%q ' env XEN_GUEST_TIMEOUT="$timeout_s" \
-          KERNEL_TROUBLE="$KERNEL_TROUBLE" \
-          "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
-          "$out/initrd.gz" "$out" "${variants[@]}")
-    if [ "$phase" = prepare ]; then
-        echo "$l1_timeout" >> "$XSL_L1_PLAN/timeouts"
-        printf '%s\n' "$cmd" >> "$XSL_L1_PLAN/cmds"
-        echo "$out" >> "$XSL_L1_PLAN/rwdirs"
-        exit 0
-    fi
     L1_RETRIES=${L1_RETRIES:-2} "$TOP/scripts/l1-run" --timeout "$l1_timeout" \
-        --rwdir "$out" -- bash -c "$cmd" | tee "$out/l1.log"
+        --rwdir "$out" -- env XEN_GUEST_TIMEOUT="$timeout_s" \
+        KERNEL_TROUBLE="$KERNEL_TROUBLE" \
+        "$TOP/scripts/xen-guest-run.sh" "$qemu" "$kernel" \
+        "$out/initrd.gz" "$out" "${variants[@]}" | tee "$out/l1.log"
+    [ "$phase" != prepare ] || exit 0
 fi
 
 # Judge on the host from what each run left.

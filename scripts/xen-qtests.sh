@@ -13,8 +13,9 @@
 #             says; the cases that test a fix must fail there.
 # Several modes run in one boot of L1 (saves ~20 s each), then each is
 # judged. XSL_L1_PHASE=prepare|judge (scripts/xen-l1.sh, which shares one
-# boot of L1 with the real guest): prepare the runs and add them to the
-# plan in XSL_L1_PLAN instead of booting L1, or only judge what a run left.
+# boot of L1 with the real guest): prepare the runs and hand them to
+# l1-run, which adds them to the plan in XSL_L1_PLAN instead of booting L1;
+# or only judge what a run left.
 set -euo pipefail
 phase=${XSL_L1_PHASE:-all}
 
@@ -64,20 +65,12 @@ done
 # An L1 under TCG occasionally dies while L2 guests come and go (vng exits
 # with 255, nothing in the guest's log); l1-run then boots it again and
 # the cases that have not run yet go on.
-cmd=$(printf '%s; ' "${runs[@]}")
-cmd=${cmd%; }
-case "$phase" in
-all)
+if [ "$phase" != judge ]; then
+    cmd=$(printf '%s; ' "${runs[@]}")
     L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout 1800 \
-        "${rwdirs[@]}" -- bash -c "$cmd"
-    ;;
-prepare)
-    echo 1800 >> "$XSL_L1_PLAN/timeouts"
-    printf '%s\n' "$cmd" >> "$XSL_L1_PLAN/cmds"
-    printf '%s\n' "${rwdirs[@]}" | grep -vx -- --rwdir >> "$XSL_L1_PLAN/rwdirs"
-    exit 0
-    ;;
-esac
+        "${rwdirs[@]}" -- bash -c "${cmd%; }"
+    [ "$phase" != prepare ] || exit 0
+fi
 
 # Judge on the host from the per-case logs the run left.
 declare -A expect=()
