@@ -9,9 +9,11 @@
 # Developer commands (see README.md, "Changing the series"):
 #   ./xsl deps | fetch | import [--force] | build | export | status
 #   ./xsl check-patches | check-export | check-prefixes | build-mustfail
-#   ./xsl xen-qtests [patched] [mustfail] | xen-guest [vector|novector]
+#   ./xsl xen-qtests [patched] [mustfail]
+#   ./xsl xen-guest [FLAVOUR/CALLBACK[/pristine]...]   e.g. 686-pae/novector
 #   ./xsl xen-l1     both of those (all modes, both variants), one L1 boot
 #   ./xsl l1-negative | unit | make-check [--pristine] | bench
+#   ./xsl tcg-svm-guest [fixed] [mustfail]   the test of patches/tcg-svm
 #   ./xsl outgoing [--reroll-count N] DIR   the series under your git
 #                    identity, with maintainers' addresses, for send-email
 #
@@ -119,13 +121,16 @@ tcg-svm)
     BRANCH=tcg-svm
     PATCH_DIR=patches/tcg-svm
     PATCHES=${XSL_PATCHES:-$TOP/$PATCH_DIR}
-    # The outer QEMU: TCG with the default devices (virtme-ng's L1 uses
-    # q35, virtio-9p, virtio-serial, the i6300esb watchdog), without
+    # The outer QEMU: TCG with the devices virtme-ng's L1 uses
+    # (harness/outer-min.mak) and the features virtfs needs, without
     # sanitizers: a tool here, so a new compiler warning must not stop it.
     QEMU_CONFIGURE_ARGS=(
         --python=/usr/bin/python3 --cc="ccache gcc"
-        --target-list=x86_64-softmmu --enable-tcg --enable-kvm
-        --enable-virtfs --disable-docs --disable-download
+        --target-list=x86_64-softmmu
+        --without-default-features --without-default-devices
+        --with-devices-x86_64=outer-min
+        --enable-tcg --disable-kvm --enable-virtfs --enable-attr
+        --disable-docs --disable-download
         --disable-install-blobs --disable-werror
     )
     NINJA_TARGETS=(qemu-system-x86_64)
@@ -210,7 +215,8 @@ apply_base_layer() {
             < "$deb/debian/patches/$p" || die "Debian patch $p does not apply"
     done
     rm -rf "$deb"
-    cp "$TOP/harness/xen-emu-min.mak" "$dir/configs/devices/x86_64-softmmu/"
+    cp "$TOP/harness/xen-emu-min.mak" "$TOP/harness/outer-min.mak" \
+        "$dir/configs/devices/x86_64-softmmu/"
 }
 
 create_tree() {
@@ -233,7 +239,7 @@ create_tree() {
         git "${HARNESS_GIT[@]}" add -A -f .
         git "${HARNESS_GIT[@]}" commit -q -m \
             "xsl base layer: Debian build fixes, harness device config" \
-            -m "Not part of the series: $DEBIAN_BASE_PATCHES, xen-emu-min.mak"
+            -m "Not part of the series: $DEBIAN_BASE_PATCHES, xen-emu-min.mak, outer-min.mak"
         git tag base
         git checkout -q -b series base
         git branch -D -q pristine-branch
@@ -682,6 +688,8 @@ cmd_setup_release() {
 cmd_setup() {
     local r
     cmd_deps
+    # The 32-bit real guest's kernel and busybox (Debian i386 packages).
+    "$TOP/scripts/fetch-i386-guest.sh"
     for r in "${RELEASES[@]}"; do
         XSL_RELEASE=$r "$TOP/xsl" setup-release
     done
@@ -855,7 +863,7 @@ check-prefixes) cmd_check_prefixes ;;
 make-check) cmd_make_check "$@" ;;
 build-mustfail) cmd_build_mustfail ;;
 outgoing) cmd_outgoing "$@" ;;
-xen-qtests|xen-guest|xen-l1|l1-negative|unit)
+xen-qtests|xen-guest|xen-l1|l1-negative|unit|tcg-svm-guest)
     exec "$TOP/scripts/${cmd}.sh" "$@" ;;
 bench) exec "$TOP/bench/run.sh" "$@" ;;
 -h|--help|help) usage 0 ;;

@@ -1,13 +1,14 @@
 #!/bin/bash
-# xen-guest-run.sh QEMU KERNEL INITRD OUTDIR VARIANT...
+# xen-guest-run.sh QEMU KERNEL INITRD OUTDIR STAGES VARIANT...
 #
 # Runs where KVM has Xen support (inside L1, see xen-guest.sh): boots KERNEL
 # with INITRD as a Xen HVM guest of QEMU once per VARIANT:
 #   vector     Linux's default: the HVM callback vector
 #   novector   xen_no_vector_callback: events come through the Xen platform
 #              device's INTx, so QEMU sets the vcpu_info flags itself
-# In each run the guest goes through three boots (cold, kexec, reboot: see
-# harness/xen-guest/init), so QEMU lets the guest reset the machine; a
+# In each run the guest goes through the boots STAGES names ("cold kexec
+# reboot", or "cold" alone: see harness/xen-guest/init), so QEMU lets the
+# guest reset the machine; a
 # guest panic still ends QEMU at once: xen_legacy_crash makes Linux's panic
 # notifier do SCHEDOP_shutdown(SHUTDOWN_crash) (an HVM guest would
 # otherwise reset the machine), which QEMU takes as a guest panic, and
@@ -21,9 +22,13 @@
 # START and END in seconds since the epoch).
 set -u
 : "${KERNEL_TROUBLE:?set by xen-guest.sh}"
-qemu=$1 kernel=$2 initrd=$3 out=$4
-shift 4
+qemu=$1 kernel=$2 initrd=$3 out=$4 stages=$5
+shift 5
 . "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/xen-guest-lib.sh"
+want_resets=$(xen_resets "$stages")
+cold_only=
+[ "$stages" != cold ] || cold_only=xsl.stages=cold
 boot_timeout=${XEN_GUEST_TIMEOUT:-120}
 # In L1 the host's files come over 9p without a page cache: run a copy of
 # the ~95 MB sanitizer QEMU from L1's RAM (see xen-qtests-run-cases.sh).
@@ -51,10 +56,8 @@ for v in "$@"; do
     # in a row. A boot did so when the run timed out
     # with the guest's last word a hand-over to the next boot (or no word
     # at all), when a boot came at no expected point (stage "unexpected"),
-    # or when QEMU reset its Xen state more often than the three boots do:
-    # once at the start, once for the kexec's soft reset and twice for the
-    # reboot (Linux resets the machine, then SeaBIOS, finding its shadowed
-    # copy already run, restores it and resets once more).
+    # or when QEMU reset its Xen state more often than the boots do
+    # (xen_resets in xen-guest-lib.sh).
     for try in 0 1 2; do
         t0=$SECONDS
         start=$(date +%s.%N)
@@ -63,12 +66,13 @@ for v in "$@"; do
             -smp 2 -m 512M -nodefaults -display none \
             -action panic=exit-failure \
             -msg timestamp=on -trace kvm_xen_soft_reset \
+            -trace kvm_xen_set_vcpu_attr \
             -L /usr/share/qemu -L /usr/share/seabios \
             -serial "file:$out/$v.serial" \
             -chardev "file,id=hvc0,path=$out/$v.hvc" \
             -device xen-console,chardev=hvc0 \
             -kernel "$kernel" -initrd "$initrd" \
-            -append "console=ttyS0 console=hvc0 loglevel=5 printk.devkmsg=on panic=-1 xen_legacy_crash $extra" \
+            -append "console=ttyS0 console=hvc0 loglevel=5 printk.devkmsg=on panic=-1 xen_legacy_crash $extra $cold_only" \
             > "$out/$v.qemu" 2>&1 &
         qpid=$!
         # Watch for the guest's words; stop QEMU when they dry up.
@@ -105,8 +109,8 @@ for v in "$@"; do
             esac
         elif grep -q 'XSL-GUEST: stage unexpected:' "$out/$v.serial"; then
             silent="came up at no expected point (reset without a word?)"
-        elif [ "$resets" -gt 4 ]; then
-            silent="was reset without a word (QEMU reset its Xen state $resets times, not 4)"
+        elif [ "$resets" -gt "$want_resets" ]; then
+            silent="was reset without a word (QEMU reset its Xen state $resets times, not $want_resets)"
         fi
         if [ "$try" = 2 ] || [ -z "$silent" ] ||
            { [ "$rc" != 0 ] && [ "$rc" != 124 ]; } ||
