@@ -79,9 +79,17 @@ FIXED_DATE="2000-01-01T00:00:00+0000"
 PLACEHOLDER_NAME="QEMU Xen Split-lock Team"
 PLACEHOLDER_EMAIL=xen-splitlock@example.org
 
-# The smallest x86_64 QEMU with KVM, Xen emulation and qtest, with UBSan
-# fatal, so that any report fails the test that triggered it.
-CHECK_CONFIGURE_ARGS=(
+# The smallest x86_64 QEMU with KVM, Xen emulation and qtest, with
+# AddressSanitizer (and LeakSanitizer) and UBSan, every report fatal, so
+# that any report fails the test that triggered it. The work tree, the
+# check tree (prefixes, must-fail on pristine) and make-check's pristine
+# tree all build with these, so that their objects come from one ccache.
+# The runs on pristine QEMU (must-fail, the pristine real guest) leave
+# leak checking out (XSL_DETECT_LEAKS=0, scripts/sanitizers.sh): pristine
+# QEMU leaks at every reset of a Xen guest (the bugs patches 2 and 5 fix),
+# which would fail the cases that reset for a reason other than the one
+# each exists for.
+QEMU_CONFIGURE_ARGS=(
     --python=/usr/bin/python3 --cc="ccache gcc"
     --target-list=x86_64-softmmu
     --without-default-features --without-default-devices
@@ -89,13 +97,8 @@ CHECK_CONFIGURE_ARGS=(
     --enable-kvm --disable-tcg --disable-fdt --disable-download
     --disable-install-blobs --disable-docs
     --enable-ubsan --extra-cflags=-fno-sanitize-recover=undefined
+    --enable-asan
 )
-# The patched build adds AddressSanitizer (with LeakSanitizer). The check
-# tree (prefixes, must-fail on pristine) does without: pristine QEMU leaks
-# at every reset of a Xen guest (the bugs patches 2 and 5 fix), which would
-# fail the must-fail cases that reset for a reason other than the one each
-# exists for; and an ASan QEMU starts ~4 s slower in L1.
-QEMU_CONFIGURE_ARGS=("${CHECK_CONFIGURE_ARGS[@]}" --enable-asan)
 # Binaries the harness needs; those that do not exist at a given point of
 # the series (e.g. before the tests are added) are skipped.
 NINJA_TARGETS=(
@@ -458,7 +461,7 @@ cmd_check_prefixes() {
             die "patch $i/$n ($p) does not apply on top of its prefix" \
                 "(see $WORK/check-am.log)"
         local t0=$SECONDS
-        configure_and_build "$CHECK" "${CHECK_CONFIGURE_ARGS[@]}"
+        configure_and_build "$CHECK" "${QEMU_CONFIGURE_ARGS[@]}"
         echo "ok $i/$n $p applies and builds ($((SECONDS - t0)) s)"
     done
 }
@@ -496,7 +499,7 @@ cmd_build_mustfail() {
         esac
     done
     [ "$applied" -gt 0 ] || die "the series has no tests/qtest: patch"
-    configure_and_build "$CHECK" "${CHECK_CONFIGURE_ARGS[@]}"
+    configure_and_build "$CHECK" "${QEMU_CONFIGURE_ARGS[@]}"
     local out=$WORK/mustfail
     rm -rf "$out"
     mkdir -p "$out/tests/qtest"

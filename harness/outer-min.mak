@@ -11,3 +11,6 @@ CONFIG_PXB=y
 CONFIG_PCIE_PORT=y
 CONFIG_CXL=y
 CONFIG_CXL_MEM_DEVICE=y
+# The HPET, which PC has by default ("default y if PC"): L1 Linux gets the
+# same timers as under Debian's QEMU.
+CONFIG_HPET=y

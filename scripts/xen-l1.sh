@@ -7,7 +7,8 @@
 # timeout, folders and command in the plan XSL_L1_PLAN), one l1-run runs
 # the commands one after the other, and each script judges what its runs
 # left (XSL_L1_PHASE=judge). If L1 dies, l1-run boots it again and the
-# runs go on where they stopped.
+# runs go on where they stopped. Runs that need another outer QEMU (the
+# 32-bit guest: the project's) get a boot of L1 of their own.
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
@@ -18,15 +19,25 @@ XSL_L1_PLAN=$plan XSL_L1_PHASE=prepare \
     "$TOP/scripts/xen-qtests.sh" patched mustfail || exit 1
 XSL_L1_PLAN=$plan XSL_L1_PHASE=prepare "$TOP/scripts/xen-guest.sh" || exit 1
 
-timeout_s=$(awk '{ s += $1 } END { print s }' "$plan/timeouts")
+# One boot of L1 per outer QEMU the runs asked for (l1-run's L1_QEMU:
+# Debian's, or the project's for the 32-bit guest), in the order of the
+# runs; the rwdirs of all runs in each.
+mkdir -p "$WORK/results"
+: > "$WORK/results/l1.log"
 rw=()
 while read -r d; do
     rw+=(--rwdir "$d")
 done < "$plan/rwdirs"
-mkdir -p "$WORK/results"
-L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout "$timeout_s" \
-    "${rw[@]}" -- bash -c "$(paste -sd';' "$plan/cmds")" |
-    tee "$WORK/results/l1.log"
+mapfile -t outers < <(awk '!seen[$0]++' "$plan/outers")
+for o in "${outers[@]}"; do
+    timeout_s=$(paste "$plan/outers" "$plan/timeouts" |
+                awk -F'\t' -v o="$o" '$1 == o { s += $2 } END { print s }')
+    cmds=$(paste "$plan/outers" "$plan/cmds" |
+           awk -F'\t' -v o="$o" '$1 == o { print $2 }' | paste -sd';')
+    L1_QEMU=$o L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" \
+        --timeout "$timeout_s" "${rw[@]}" -- bash -c "$cmds" |
+        tee -a "$WORK/results/l1.log"
+done
 
 rc=0
 XSL_L1_PHASE=judge "$TOP/scripts/xen-qtests.sh" patched mustfail || rc=1

@@ -9,8 +9,9 @@
 #             every case must pass, none may be skipped, and no sanitizer
 #             report may appear.
 #   mustfail  pristine QEMU plus only the qtest patches (./xsl
-#             build-mustfail): every case must end as harness/mustfail.txt
-#             says; the cases that test a fix must fail there.
+#             build-mustfail; the same sanitizers, leak check off): every
+#             case must end as harness/mustfail.txt says; the cases that
+#             test a fix must fail there.
 # Several modes run in one boot of L1 (saves ~20 s each), then each is
 # judged. XSL_L1_PHASE=prepare|judge (scripts/xen-l1.sh, which shares one
 # boot of L1 with the real guest): prepare the runs and hand them to
@@ -55,7 +56,11 @@ for mode in ${prepare_modes[@]+"${prepare_modes[@]}"}; do
     ncases=$(wc -l < "$out/cases")
     [ "$ncases" -gt 0 ] || { echo "xen-qtests: $qtest lists no case" >&2; exit 1; }
     echo "xen-qtests ($mode): $ncases cases from $qtest"
-    runs+=("$(printf '%q ' "$TOP/scripts/xen-qtests-run-cases.sh" "$qemu" "$qtest" "$out")")
+    # Pristine QEMU leaks at every reset: no leak check there (xsl).
+    leaks=1
+    [ "$mode" = patched ] || leaks=0
+    runs+=("$(printf '%q ' env XSL_DETECT_LEAKS=$leaks \
+        "$TOP/scripts/xen-qtests-run-cases.sh" "$qemu" "$qtest" "$out")")
     rwdirs+=(--rwdir "$out")
 done
 
