@@ -19,8 +19,7 @@
 #             64-bit vcpu_info)
 #   pristine  on the release's pristine QEMU (the must-fail build:
 #             pristine + the qtest patches, leak check off) instead, whose
-#             outcome must be
-#             the one harness/xen-guest/pristine.txt pins
+#             outcome must be the one harness/xen-guest/pristine.txt pins
 # Default: amd64 with both callbacks (what ./xsl test runs). The 32-bit
 # runs are asked for by name: ./xsl xen-guest 686-pae/novector
 # 686-pae/vector 686-pae/novector/pristine.
@@ -68,6 +67,11 @@ flavour() {
     *) die "unknown kernel flavour $1 (amd64 or 686-pae)" ;;
     esac
 }
+# pack ROOT FILE: the initramfs of folder ROOT.
+pack() {
+    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
+        gzip -1 > "$2"
+}
 # run_dir RUN: the folder of a run's logs (one per flavour and QEMU).
 run_dir() {
     local f=${1%%/*} rest=${1#*/}
@@ -105,20 +109,16 @@ if [ "$phase" != judge ]; then
         cp "$TOP/harness/xen-guest/init" "$root/init"
         /bin/busybox sh -n "$root/init" || die "syntax error in harness/xen-guest/init"
         chmod 755 "$root/init"
-        pack() {
-            (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
-                gzip -1 > "$1"
-        }
         if [ ${#stages[@]} -gt 1 ]; then
             gcc -static -O2 -Wall -o "$root/bin/xsl-stage" \
                 "$TOP/harness/xen-guest/xsl-stage.c" ||
                 die "cannot build the static xsl-stage (gcc, libc6-dev: run ./xsl deps)"
-            pack "$out/kexec-initrd.gz"
+            pack "$root" "$out/kexec-initrd.gz"
             mkdir "$root/kexec"
             cp "$kernel" "$root/kexec/vmlinuz"
             mv "$out/kexec-initrd.gz" "$root/kexec/initrd.gz"
         fi
-        pack "$out/$f-initrd.gz"
+        pack "$root" "$out/$f-initrd.gz"
         rm -rf "$root"
         for q in patched pristine; do
             cbs=()
