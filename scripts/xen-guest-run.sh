@@ -53,9 +53,11 @@ for v in "$@"; do
     # twice at most; xen-guest.sh reports it. On 2026-11-25 this happened
     # in 4 of 8 variant runs, each time at the kexec hand-over (the kexec'd
     # kernel hung, or a reset came instead of the kexec), and once twice
-    # in a row. A boot did so when the run timed out
-    # with the guest's last word a hand-over to the next boot (or no word
-    # at all), when a boot came at no expected point (stage "unexpected"),
+    # in a row. A boot did so when the run timed out (after a hand-over to
+    # the next boot, before any word, or, since 2026-11-29, in the middle
+    # of a stage's checks: the kexec stage stalled right after its PV
+    # console check in 1 of 8 runs that day, in the CI run of a clean
+    # clone), when a boot came at no expected point (stage "unexpected"),
     # or when QEMU reset its Xen state more often than the boots do
     # (xen_resets in xen-guest-lib.sh).
     for try in 0 1 2; do
@@ -106,6 +108,8 @@ for v in "$@"; do
             case "$last" in
             ''|*': kexec into the second kernel'|*': reboot through the firmware')
                 silent="stopped making progress without a word" ;;
+            *)
+                silent="stopped making progress after \"${last#*XSL-GUEST: }\"" ;;
             esac
         elif grep -q 'XSL-GUEST: stage unexpected:' "$out/$v.serial"; then
             silent="came up at no expected point (reset without a word?)"
