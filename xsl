@@ -691,8 +691,6 @@ cmd_setup_release() {
 cmd_setup() {
     local r
     cmd_deps
-    # The 32-bit real guest's kernel and busybox (Debian i386 packages).
-    "$TOP/scripts/fetch-i386-guest.sh"
     for r in "${RELEASES[@]}"; do
         XSL_RELEASE=$r "$TOP/xsl" setup-release
     done

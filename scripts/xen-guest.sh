@@ -60,6 +60,9 @@ flavour() {
         stages=(cold kexec reboot)
         ;;
     686-pae)
+        # Debian's i386 packages, fetched the first time they are needed.
+        [ "$phase" = judge ] || "$TOP/scripts/fetch-i386-guest.sh" >&2 ||
+            die "cannot fetch the 32-bit guest (scripts/fetch-i386-guest.sh)"
         kernel=$CACHE/i386/vmlinuz
         busybox=$CACHE/i386/busybox
         stages=(cold)
