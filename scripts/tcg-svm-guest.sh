@@ -38,8 +38,13 @@ for mode in "${modes[@]}"; do
     fixed)
         outer=$WORK/outer/build/qemu-system-x86_64
         [ -x "$outer" ] || die "no $outer (run ./xsl --series tcg-svm build)"
+        retries=${L1_RETRIES:-1}
         ;;
-    mustfail) outer=$l2_qemu ;;
+    mustfail)
+        # L1 is meant to die here: do not boot it again.
+        outer=$l2_qemu
+        retries=0
+        ;;
     *) die "unknown mode $mode (fixed or mustfail)" ;;
     esac
     d=$out/$mode
@@ -53,8 +58,7 @@ timeout 120 $l2_qemu -M pc -accel kvm -m 16 -nodefaults -display none \\
 echo \$? > $d/rc
 EOF
     chmod +x "$d/run.sh"
-    # In mustfail mode L1 is meant to die: do not boot it again.
-    L1_QEMU=$outer L1_RETRIES=0 "$TOP/scripts/l1-run" --timeout 600 \
+    L1_QEMU=$outer L1_RETRIES=$retries "$TOP/scripts/l1-run" --timeout 600 \
         --rwdir "$d" -- "$d/run.sh" > "$d/l1.log" 2>&1
     serial=$(tr -d '\r' < "$d/serial" 2> /dev/null)
     rc=$(cat "$d/rc" 2> /dev/null || echo none)
