@@ -60,9 +60,6 @@ flavour() {
         stages=(cold kexec reboot)
         ;;
     686-pae)
-        # Debian's i386 packages, fetched the first time they are needed.
-        [ "$phase" = judge ] || "$TOP/scripts/fetch-i386-guest.sh" >&2 ||
-            die "cannot fetch the 32-bit guest (scripts/fetch-i386-guest.sh)"
         kernel=$CACHE/i386/vmlinuz
         busybox=$CACHE/i386/busybox
         stages=(cold)
@@ -99,6 +96,9 @@ if [ "$phase" != judge ]; then
         cmds=() nboots=0
         printf '%s\n' "${runs[@]}" | grep -q "^$f/" || continue
         flavour "$f"
+        # Debian's i386 packages, fetched the first time they are needed.
+        [ "$f" != 686-pae ] || "$TOP/scripts/fetch-i386-guest.sh" >&2 ||
+            die "cannot fetch the 32-bit guest (scripts/fetch-i386-guest.sh)"
         [ -r "$kernel" ] || die "guest kernel $kernel not found (run ./xsl deps, ./xsl setup)"
         file -L "$busybox" 2> /dev/null | grep -q 'statically linked' ||
             die "$busybox is not a static busybox (run ./xsl deps, ./xsl setup)"
