@@ -691,6 +691,9 @@ cmd_setup_release() {
 cmd_setup() {
     local r
     cmd_deps
+    # The 32-bit real guest of xen-in-l1 (Debian i386 packages, pinned).
+    "$TOP/scripts/fetch-i386-guest.sh" ||
+        die "cannot fetch the 32-bit guest's kernel and busybox (scripts/fetch-i386-guest.sh)"
     for r in "${RELEASES[@]}"; do
         XSL_RELEASE=$r "$TOP/xsl" setup-release
     done

@@ -20,9 +20,9 @@
 #   pristine  on the release's pristine QEMU (the must-fail build:
 #             pristine + the qtest patches, leak check off) instead, whose
 #             outcome must be the one harness/xen-guest/pristine.txt pins
-# Default: amd64 with both callbacks (what ./xsl test runs). The 32-bit
-# runs are asked for by name: ./xsl xen-guest 686-pae/novector
-# 686-pae/vector 686-pae/novector/pristine.
+# Default: amd64 with both callbacks. ./xsl test (scripts/xen-l1.sh)
+# runs those on every release, and on the first release also
+# 686-pae/vector 686-pae/novector and both on pristine.
 # A run passes when each stage came up once, in order, and printed "RESULT
 # PASS" (serial console), the PV console carried the lines of each stage,
 # QEMU reset its Xen state as often as the boots make it and exited 0, with
