@@ -69,10 +69,12 @@ done
 # fails that case only.
 # An L1 under TCG occasionally dies while L2 guests come and go (vng exits
 # with 255, nothing in the guest's log); l1-run then boots it again and
-# the cases that have not run yet go on.
+# the cases that have not run yet go on. L1 runs under the project's outer
+# QEMU (patches/tcg-svm) unless L1_QEMU names another (scripts/l1-run).
 if [ "$phase" != judge ]; then
     cmd=$(printf '%s; ' "${runs[@]}")
-    L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" --timeout 1800 \
+    L1_QEMU=${L1_QEMU:-project} L1_RETRIES=${L1_RETRIES:-3} \
+        "$TOP/scripts/l1-run" --timeout 1800 \
         "${rwdirs[@]}" -- bash -c "${cmd%; }"
     [ "$phase" != prepare ] || exit 0
 fi
