@@ -51,7 +51,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
     gcc libc6-dev ninja-build pkgconf libglib2.0-dev zlib1g-dev python3-venv \
-    libattr1-dev libcap-ng-dev xz-utils ccache git git-email libmailtools-perl dpkg-dev xxd binutils busybox-static cpio file \
+    libattr1-dev libcap-ng-dev xz-utils ccache mold git git-email libmailtools-perl dpkg-dev xxd binutils busybox-static cpio file \
     qemu-system-x86/bookworm-backports qemu-system-common/bookworm-backports \
     qemu-system-data/bookworm-backports seabios/bookworm-backports ipxe-qemu udev kmod \
     meson/bookworm-backports python3-pycotap/bookworm-backports \
