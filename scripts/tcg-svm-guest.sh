@@ -4,16 +4,18 @@
 # The test of patches/tcg-svm, the fixes for the outer TCG QEMU that runs
 # L1: the tiny 32-bit guest harness/tcg-svm-guest/guest.S runs as a plain
 # KVM guest (L2) of Debian's qemu-system-x86_64 inside L1 (that QEMU has
-# the vmport and isa-debug-exit devices the guest uses), and checks PAE
-# paging (patch 2) and user mode with the busy TR that KVM hands back
-# (patch 1); see guest.S.
+# the vmport and isa-debug-exit devices the guest uses), and checks that
+# an interrupt injected at VMRUN is delivered once (patch 3; L1's other CPU
+# runs harness/tcg-svm-guest/kick.c meanwhile), PAE paging (patch 2) and
+# user mode with the busy TR that KVM hands back (patch 1); see guest.S.
 #
 #   fixed     L1 under the project's outer QEMU (./xsl --series tcg-svm
-#             build: 10.2.2 + patches/tcg-svm): both checks must pass.
+#             build: 10.2.2 + patches/tcg-svm): all three checks must pass.
 #   mustfail  L1 under Debian's qemu-system-x86_64 (bookworm-backports
-#             10.0.2, without the fixes): the "pae" check must fail with
-#             #GP, and the "user" check must end the outer QEMU with
-#             "invalid tss type" (L1 dies, so it runs last).
+#             10.0.2, without the fixes): the "intr" check must see the
+#             timer's handler entered inside itself, the "pae" check must
+#             fail with #GP, and the "user" check must end the outer QEMU
+#             with "invalid tss type" (L1 dies, so it runs last).
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${XSL_WORK:-$TOP/work}
@@ -31,6 +33,7 @@ gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-T,"$src/guest.ld" \
     -o "$out/guest.elf" "$src/guest.S" &&
     objcopy -O binary "$out/guest.elf" "$out/guest.bin" ||
     die "cannot build $src/guest.S (gcc, binutils: run ./xsl deps)"
+gcc -O2 -o "$out/kick" "$src/kick.c" || die "cannot build $src/kick.c"
 
 fail=0
 for mode in "${modes[@]}"; do
@@ -49,44 +52,47 @@ for mode in "${modes[@]}"; do
     esac
     d=$out/$mode
     mkdir -p "$d"
-    # Inside L1: one run of the guest, its serial output and exit status.
-    cat > "$d/run.sh" <<EOF
-#!/bin/sh
-timeout 120 $l2_qemu -M pc -accel kvm -m 16 -nodefaults -display none \\
-    -no-reboot -bios $out/guest.bin -serial file:$d/serial \\
-    -device isa-debug-exit,iobase=0xf4,iosize=1
-echo \$? > $d/rc
-EOF
-    chmod +x "$d/run.sh"
+    # Inside L1: one run of the guest (harness/tcg-svm-guest/run-l2.sh).
     L1_QEMU=$outer L1_RETRIES=$retries "$TOP/scripts/l1-run" --timeout 600 \
-        --rwdir "$d" -- "$d/run.sh" > "$d/l1.log" 2>&1
+        --rwdir "$d" -- "$src/run-l2.sh" "$l2_qemu" "$out/guest.bin" "$d" "$out/kick" \
+        > "$d/l1.log" 2>&1
     serial=$(tr -d '\r' < "$d/serial" 2> /dev/null)
     rc=$(cat "$d/rc" 2> /dev/null || echo none)
-    pae=$(grep -m1 'XSL-TCG: \(ok pae\|FAIL\)' <<< "$serial")
+    intr=$(grep -m1 'XSL-TCG: \(ok intr\|FAIL\)' <<< "$serial")
+    # "intr: timer interrupts taken: T, of them inside the handler: N" (hex)
+    read -r taken nested < <(sed -n 's/^XSL-TCG: intr: [^:]*: \([0-9a-f]*\), [^:]*: \([0-9a-f]*\)$/\1 \2/p' <<< "$serial")
+    intr_count="${taken:+$((16#$taken)) timer interrupts, $((16#$nested)) of them inside the handler}"
+    kicks=$(sed -n 's/^kick: \([0-9]*\) .*/\1/p' "$d/kick.log" 2> /dev/null)
+    pae=$(grep -m1 'XSL-TCG: \(ok pae\|FAIL\)' <<< "$(sed -n '/XSL-TCG: pae:/,$p' <<< "$serial")")
     user=$(grep -m1 'XSL-TCG: ok user\|XSL-TCG: FAIL' <<< "$(sed -n '/XSL-TCG: user:/,$p' <<< "$serial")")
     fatal=$(grep -m1 'qemu: fatal:' "$d/l1.log")
     pdpte=$(sed -n 's/.*PDPTE 0 after the walk: //p' <<< "$serial")
     if [ "$mode" = fixed ]; then
         # isa-debug-exit: 0x10 -> exit status 33
-        if [[ "$pae" == *"ok pae"* ]] && [[ "$user" == *"ok user"* ]] &&
-           [ "$rc" = 33 ]; then
-            echo "ok tcg-svm-guest/fixed: PAE (PDPTE 0 stays $pdpte) and user mode" \
+        if [[ "$intr" == *"ok intr"* ]] && [[ "$pae" == *"ok pae"* ]] &&
+           [[ "$user" == *"ok user"* ]] && [ "$rc" = 33 ]; then
+            echo "ok tcg-svm-guest/fixed: injected interrupts delivered once" \
+                 "($intr_count; $kicks kicks), PAE (PDPTE 0 stays $pdpte) and user mode" \
                  "with the busy TR pass under $(basename "$outer") of the project"
         else
-            echo "not ok tcg-svm-guest/fixed: pae: ${pae:-no result}; user:" \
-                 "${user:-no result}; guest exit $rc${fatal:+; outer: $fatal}"
+            echo "not ok tcg-svm-guest/fixed: intr: ${intr:-no result}; pae:" \
+                 "${pae:-no result}; user: ${user:-no result}; guest exit" \
+                 "$rc${fatal:+; outer: $fatal}"
             fail=1
         fi
     else
         why=
+        [[ "$intr" == *"FAIL intr: the handler was entered again"* ]] ||
+            why="intr check saw no interrupt delivered twice (${intr:-no result})"
         [[ "$pae" == *"FAIL exception 0000000d"* ]] ||
-            why="pae check did not #GP (${pae:-no result})"
+            why="$why; pae check did not #GP (${pae:-no result})"
         [[ "$fatal" == *"invalid tss type"* ]] && [ -z "$user" ] ||
             why="$why; user check did not end the outer QEMU with invalid tss type (${user:-no result}${fatal:+, $fatal})"
         if [ -z "$why" ]; then
             echo "ok tcg-svm-guest/mustfail: under Debian's outer QEMU" \
-                 "the pae check gets #GP (PDPTE 0 became $pdpte) and the" \
-                 "user check ends it ($fatal)"
+                 "the timer handler is entered inside itself ($intr_count)," \
+                 "the pae check gets #GP (PDPTE 0 became $pdpte) and" \
+                 "the user check ends it ($fatal)"
         else
             echo "not ok tcg-svm-guest/mustfail: ${why#; }"
             fail=1

@@ -21,6 +21,20 @@
  * and INT 0x80 back to CPL 0 (get_ss_esp_from_tss() used to abort the
  * whole outer QEMU, "invalid tss type").
  *
+ * Check "intr" (patch 3), first: the PIT ticks at ~1 kHz through the PIC
+ * (both KVM's, in L1), so KVM injects each tick through the VMCB's
+ * EVENTINJ on its next VMRUN. The handler, an interrupt gate (IF clear),
+ * spins for a while before its EOI. The outer QEMU's helper_vmrun() used
+ * to leave the vector in exception_index; when the vCPU thread was asked
+ * to leave its loop without an interrupt before anything overwrote it,
+ * the CPU loop delivered the vector a second time, inside the handler.
+ * run-l2.sh makes such requests: kick.c, on L1's other CPU, runs a
+ * misaligned locked instruction every ~200 us, and the outer QEMU runs
+ * each in an exclusive section (cpu_exec_step_atomic() ->
+ * start_exclusive()), which kicks every other vCPU thread out of its
+ * loop. The handler counts entries made while it runs; there must be
+ * none.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -47,6 +61,18 @@
 #define TSS_SEL     0x28
 
 #define RECOVER     0x8100      /* the exception handler's "go on here" */
+
+#define PIC1        0x20
+#define PIC2        0xa0
+#define PIT_CH0     0x40
+#define PIT_MODE    0x43
+#define PIT_DIVISOR 1193        /* 1193182 Hz / 1193: ~1 kHz */
+#define TIMER_VEC   0x20
+#define TICKS       2000        /* timer interrupts the check takes */
+#define TICK_SPIN   0x20000     /* loop iterations in the handler, IF clear */
+#define DEPTH       0x8200      /* handler entries not yet returned */
+#define TICKS_SEEN  0x8204
+#define NESTED      0x8208      /* entries while the handler was running */
 
     .section .text
     .code16
@@ -100,6 +126,77 @@ start32:
 
     mov     $msg_start, %esi
     call    puts
+
+/* ---- check "intr" ----------------------------------------------------- */
+    /*
+     * The local APIC off (IA32_APIC_BASE bit 11), so that the PIC's
+     * interrupts reach the CPU without LINT0 set up (KVM's
+     * kvm_apic_accept_pic_intr()).
+     */
+    mov     $0x1b, %ecx
+    rdmsr
+    and     $~0x800, %eax
+    wrmsr
+    movl    $0, DEPTH
+    movl    $0, TICKS_SEEN
+    movl    $0, NESTED
+    mov     $(IDT + TIMER_VEC * 8), %edi
+    mov     $timer_irq, %eax
+    mov     $0x8e00, %edx           /* interrupt gate: IF clear inside */
+    call    set_gate
+    /* PIC: vectors 0x20-0x27, only IRQ 0 unmasked */
+    mov     $0x11, %al              /* ICW1: edge, cascade, ICW4 follows */
+    out     %al, $PIC1
+    mov     $TIMER_VEC, %al         /* ICW2: vector base */
+    out     %al, $(PIC1 + 1)
+    mov     $0x04, %al              /* ICW3: slave on IRQ 2 */
+    out     %al, $(PIC1 + 1)
+    mov     $0x01, %al              /* ICW4: 8086 mode, normal EOI */
+    out     %al, $(PIC1 + 1)
+    mov     $0xfe, %al
+    out     %al, $(PIC1 + 1)
+    mov     $0xff, %al
+    out     %al, $(PIC2 + 1)
+    /* PIT channel 0: rate generator */
+    mov     $0x34, %al
+    out     %al, $PIT_MODE
+    mov     $(PIT_DIVISOR & 0xff), %al
+    out     %al, $PIT_CH0
+    mov     $(PIT_DIVISOR >> 8), %al
+    out     %al, $PIT_CH0
+    sti
+    mov     $64, %edx               /* bounded wait: tens of seconds */
+1:  mov     $0x1000000, %ecx
+2:  cmpl    $TICKS, TICKS_SEEN
+    jae     3f
+    loop    2b
+    dec     %edx
+    jnz     1b
+3:  cli
+    mov     $0xff, %al
+    out     %al, $(PIC1 + 1)
+    mov     $msg_intr, %esi
+    call    puts
+    mov     TICKS_SEEN, %eax
+    call    puthex
+    mov     $msg_intr_nested, %esi
+    call    puts
+    mov     NESTED, %eax
+    call    puthex
+    call    newline
+    cmpl    $TICKS, TICKS_SEEN
+    jae     1f
+    mov     $msg_intr_few, %esi
+    call    puts
+    jmp     after_intr
+1:  cmpl    $0, NESTED
+    je      1f
+    mov     $msg_intr_fail, %esi
+    call    puts
+    jmp     after_intr
+1:  mov     $msg_intr_ok, %esi
+    call    puts
+after_intr:
 
 /* ---- check "pae" ------------------------------------------------------ */
     mov     $PDPT, %edi
@@ -211,6 +308,28 @@ syscall:
     mov     $0x10, %al
     out     %al, $DEBUG_EXIT
     jmp     halt
+
+/* The PIT's interrupt: spin with IF clear, then EOI */
+timer_irq:
+    push    %eax
+    push    %ecx
+    push    %ds
+    mov     $KDATA, %ax
+    mov     %ax, %ds
+    incl    DEPTH
+    cmpl    $1, DEPTH
+    je      1f
+    incl    NESTED
+1:  mov     $TICK_SPIN, %ecx
+2:  loop    2b                      /* no PAUSE: KVM may intercept it */
+    incl    TICKS_SEEN
+    decl    DEPTH
+    mov     $0x20, %al              /* EOI */
+    out     %al, $PIC1
+    pop     %ds
+    pop     %ecx
+    pop     %eax
+    iret
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -348,6 +467,11 @@ idt_desc:
     .long   IDT
 
 msg_start:      .asciz "XSL-TCG: start\n"
+msg_intr:       .asciz "XSL-TCG: intr: timer interrupts taken: "
+msg_intr_nested: .asciz ", of them inside the handler: "
+msg_intr_few:   .asciz "XSL-TCG: FAIL intr: too few timer interrupts\n"
+msg_intr_fail:  .asciz "XSL-TCG: FAIL intr: the handler was entered again while it ran, IF clear\n"
+msg_intr_ok:    .asciz "XSL-TCG: ok intr: every injected interrupt delivered once\n"
 msg_pdpte:      .asciz "XSL-TCG: pae: PDPTE 0 after the walk: "
 msg_pae_ok:     .asciz "XSL-TCG: ok pae: CR4.PGE written with PAE paging on, no #GP\n"
 msg_no_vmport:  .asciz "user: no vmport (is this QEMU's pc machine?)\n"
