@@ -50,7 +50,7 @@ for p in "$I386_KERNEL_PKG:$I386_KERNEL_SHA256" "$I386_BUSYBOX_PKG:$I386_BUSYBOX
 done
 cp "$x/$I386_KERNEL" "$dir/vmlinuz"
 cp "$x/bin/busybox" "$dir/busybox"
-file -L "$dir/busybox" | grep -q 'ELF 32-bit.*statically linked' ||
+grep -q 'ELF 32-bit.*statically linked' <<< "$(file -L "$dir/busybox")" ||
     die "$I386_BUSYBOX_PKG did not give a static 32-bit busybox"
 rm -rf "$dir/debs" "$apt"
 echo "$want" > "$dir/pinned"

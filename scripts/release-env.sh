@@ -13,7 +13,7 @@ MAIN_RELEASE=${RELEASES[0]}
 RELEASE=${XSL_RELEASE:-$MAIN_RELEASE}
 release_env_error=
 if [ ! -f "$_release_top/harness/release-$RELEASE.env" ] ||
-   ! printf '%s\n' "${RELEASES[@]}" | grep -qxF -- "$RELEASE"; then
+   ! grep -qxF -- "$RELEASE" <<< "$(printf '%s\n' "${RELEASES[@]}")"; then
     release_env_error="unknown release '$RELEASE' (harness/releases lists: ${RELEASES[*]})"
 else
     # shellcheck disable=SC1090

@@ -94,13 +94,13 @@ if [ "$phase" != judge ]; then
     mkdir -p "$out"
     for f in amd64 686-pae; do
         cmds=() nboots=0
-        printf '%s\n' "${runs[@]}" | grep -q "^$f/" || continue
+        grep -q "^$f/" <<< "$(printf '%s\n' "${runs[@]}")" || continue
         flavour "$f"
         # Debian's i386 packages, fetched the first time they are needed.
         [ "$f" != 686-pae ] || "$TOP/scripts/fetch-i386-guest.sh" >&2 ||
             die "cannot fetch the 32-bit guest (scripts/fetch-i386-guest.sh)"
         [ -r "$kernel" ] || die "guest kernel $kernel not found (run ./xsl deps, ./xsl setup)"
-        file -L "$busybox" 2> /dev/null | grep -q 'statically linked' ||
+        grep -q 'statically linked' <<< "$(file -L "$busybox" 2> /dev/null)" ||
             die "$busybox is not a static busybox (run ./xsl deps, ./xsl setup)"
         # The initramfs: a static busybox, the checking /init, and for the
         # three stages its static helper (stage marker, kexec_file_load)
