@@ -134,13 +134,17 @@ tcg-svm)
     # The outer QEMU: TCG with the devices virtme-ng's L1 uses
     # (harness/outer-min.mak) and the features virtfs needs, without
     # sanitizers: a tool here, so a new compiler warning must not stop it.
+    # Without debug information (-g0: symbols stay, so a backtrace still
+    # names functions): its cold build compiles ~1080 objects, and -g costs
+    # ~25% of that time (target/i386/tcg/translate.c: 7.2 s with -g,
+    # 5.5 s without), with no effect on the code TCG runs.
     QEMU_CONFIGURE_ARGS=(
         --python=/usr/bin/python3 --cc="ccache gcc"
         --target-list=x86_64-softmmu
         --without-default-features --without-default-devices
         --with-devices-x86_64=outer-min
         --enable-tcg --disable-kvm --enable-virtfs --enable-attr
-        --disable-docs --disable-download
+        --disable-docs --disable-download --disable-debug-info
         --disable-install-blobs --disable-werror
     )
     NINJA_TARGETS=(qemu-system-x86_64)
