@@ -176,13 +176,9 @@ start32:
      * a run checks nothing: it ends here with its own exit status, after
      * printing IRR and ISR, and run-l2.sh runs the guest again.
      */
-    mov     $64, %edx               /* bounded wait */
-1:  mov     $0x1000000, %ecx
-2:  cmpl    $WARMUP, ENTRIES
-    jae     3f
-    loop    2b
-    dec     %edx
-    jnz     1b
+    mov     $WARMUP, %ebx
+    call    wait_entries
+    jnc     3f
     cli
     mov     $msg_intr_notick, %esi
     call    puts
@@ -204,14 +200,9 @@ start32:
     jmp     halt
 3:  mov     $msg_intr_ticking, %esi
     call    puts
-    mov     $64, %edx               /* bounded wait: tens of seconds */
-1:  mov     $0x1000000, %ecx
-2:  cmpl    $TICKS, ENTRIES
-    jae     4f
-    loop    2b
-    dec     %edx
-    jnz     1b
-4:  cli
+    mov     $TICKS, %ebx
+    call    wait_entries
+    cli
     mov     $0xff, %al
     out     %al, $(PIC1 + 1)
     mov     $msg_intr, %esi
@@ -347,6 +338,25 @@ syscall:
     mov     $0x10, %al
     out     %al, $DEBUG_EXIT
     jmp     halt
+
+/*
+ * Wait, IF set, until ENTRIES reaches %ebx, or give up after 2^30 turns
+ * of the loop (seconds): carry clear if it did, set if it gave up.
+ */
+wait_entries:
+    push    %ecx
+    push    %edx
+    mov     $64, %edx
+1:  mov     $0x1000000, %ecx
+2:  cmp     %ebx, ENTRIES
+    jae     3f                      /* carry clear */
+    loop    2b
+    dec     %edx
+    jnz     1b
+    stc
+3:  pop     %edx
+    pop     %ecx
+    ret
 
 /* The PIT's interrupt: spin with IF clear, then EOI */
 timer_irq:
