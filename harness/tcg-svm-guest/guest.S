@@ -168,7 +168,7 @@ start32:
     sti
     /*
      * First WARMUP entries without kicks, then "ticking" on COM1, which
-     * starts kick.c (run-l2.sh). In about one run in four, with or
+     * starts kick.c (run-l2.sh). In about one run in three, with or
      * without kicks, under either outer QEMU, not one PIT interrupt
      * comes: the PIC's IRR has IRQ 0, its ISR is empty, IF is set, for
      * seconds, and VM exits with IF set (OUTs, tried) do not let it

@@ -7,7 +7,7 @@
 # DIR/kick.log (scripts/tcg-svm-guest.sh judges them). A run that got no
 # timer interrupt at all (exit status 35, see guest.S) checked nothing:
 # its output is kept as DIR/serial.notick-N and the guest runs again, at
-# most 5 times in all (about one run in four gets none: guest.S). A
+# most 5 times in all (about one run in three gets none: guest.S). A
 # second boot of L1 (l1-run boots it again if it died) starts from
 # scratch.
 qemu=$1 bin=$2 d=$3 kick=$4
