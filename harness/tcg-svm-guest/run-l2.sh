@@ -7,7 +7,7 @@
 # DIR/kick.log (scripts/tcg-svm-guest.sh judges them). A run that got no
 # timer interrupt at all (exit status 35, see guest.S) checked nothing:
 # its output is kept as DIR/serial.notick-N and the guest runs again, at
-# most 5 times in all (about one run in three gets none: guest.S). A
+# most 7 times in all (about one run in three gets none: guest.S). A
 # second boot of L1 (l1-run boots it again if it died) starts from
 # scratch.
 qemu=$1 bin=$2 d=$3 kick=$4
@@ -18,7 +18,7 @@ if [ "$(nproc)" -lt 2 ]; then
     echo none > "$d/rc"
     exit 1
 fi
-for try in 1 2 3 4 5; do
+for try in 1 2 3 4 5 6 7; do
     taskset -c 0 timeout 120 "$qemu" -M pc -accel kvm -m 16 -nodefaults \
         -display none -no-reboot -bios "$bin" -serial file:"$d/serial" \
         -device isa-debug-exit,iobase=0xf4,iosize=1 &
@@ -38,7 +38,7 @@ for try in 1 2 3 4 5; do
         kill -TERM "$kick_pid"
         wait "$kick_pid"
     fi
-    [ "$rc" = 35 ] && [ "$try" != 5 ] || break
+    [ "$rc" = 35 ] && [ "$try" != 7 ] || break
     mv "$d/serial" "$d/serial.notick-$try"
 done
 echo "$rc" > "$d/rc"
