@@ -1,21 +1,32 @@
 #!/bin/bash
 # xsl: the harness driver for the QEMU Xen split-lock series.
 #
-#   ./xsl setup      install deps, fetch pristine QEMU, import the series,
-#                    build the patched QEMU, check that the work tree
-#                    exports to patches/ unchanged (README step 1)
-#   ./xsl test       run every check and test (README step 2; what CI runs)
+# Usage: ./xsl [--release R] [--series tcg-svm] COMMAND [ARG...]
 #
-# Developer commands (see README.md, "Changing the series"):
-#   ./xsl deps | fetch | import [--force] | build | export | status
-#   ./xsl check-patches | check-export | check-prefixes | build-mustfail
-#   ./xsl xen-qtests [patched] [mustfail]
-#   ./xsl xen-guest [FLAVOUR/CALLBACK[/pristine]...]   e.g. 686-pae/novector
-#   ./xsl xen-l1     both of those (all modes, both variants), one L1 boot
-#   ./xsl l1-negative | unit | make-check [--pristine] | bench
-#   ./xsl tcg-svm-guest [fixed] [mustfail]   the test of patches/tcg-svm
-#   ./xsl outgoing [--reroll-count N] DIR   the series under your git
-#                    identity, with maintainers' addresses, for send-email
+# Commands (the same list is in README.md; scripts/bad-input.sh checks it):
+#   setup                 deps; every release: import, build, check-export; the outer QEMU
+#   test [MESON-ARG...]   every check and test of every release (meson test; what CI runs)
+#   deps                  install Debian's packages (scripts/install-deps.sh; root or sudo)
+#   fetch                 download Debian's QEMU source package, check its sha256 sums
+#   import [--force]      make the work tree and its series branch from patches/
+#   export                write the series branch (base..series) to patches/
+#   status                the series branch's commits; does patches/ match them?
+#   build                 build the work tree's QEMU (incremental, ccache)
+#   check-patches         QEMU's scripts/checkpatch.pl on every patch (test checkpatch)
+#   check-export          exporting the work tree gives patches/ back (export-roundtrip)
+#   check-prefixes        every prefix of the series applies and builds (prefixes-build)
+#   build-mustfail        pristine QEMU + only the tests/qtest: patches (work/mustfail)
+#   unit                  QEMU's unit test of the vcpu_info helpers (test unit)
+#   make-check [--pristine]  QEMU's own unit tests and qtests (test make-check)
+#   xen-qtests [MODE...]  the Xen qtests in a boot of L1; MODE: patched (default), mustfail
+#   xen-guest [RUN...]    the real guests in a boot of L1; RUN: FLAVOUR/CALLBACK[/pristine]
+#   xen-l1                both qtest modes and the real guests in one boot of L1 (xen-in-l1)
+#   l1-negative           L1 without kvm_amd: the runner must fail and say why
+#   tcg-svm-guest [MODE...]  test of patches/tcg-svm; MODE: fixed, mustfail (default both)
+#   outgoing [-v N] DIR   the series under your git identity, for git send-email (-v: vN)
+#   bench [OUTPUT]        the split-lock benchmark (bench/run.sh)
+#   setup-release         setup's part for one release: fetch, import or keep its work tree
+#   help                  this text (also ./xsl alone, -h, --help)
 #
 # Every command but setup and test acts on one release (harness/releases):
 # the series' own (the first) unless "./xsl --release R COMMAND" or
@@ -878,7 +889,7 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 if [ "$SERIES" != xen ]; then
     case "$cmd" in
-    import|export|check-export|check-patches|status|build|setup-release|-h|--help|help) ;;
+    import|export|check-export|check-patches|status|build|setup-release|-h|--help|help|"") ;;
     *) die "'$cmd' is for the Xen series only, not --series $SERIES" ;;
     esac
 fi
@@ -894,6 +905,6 @@ outgoing) cmd_outgoing "$@" ;;
 xen-qtests|xen-guest|xen-l1|l1-negative|unit|tcg-svm-guest)
     exec "$TOP/scripts/${cmd}.sh" "$@" ;;
 bench) exec "$TOP/bench/run.sh" "$@" ;;
--h|--help|help) usage 0 ;;
-*) usage 1 >&2 ;;
+-h|--help|help|"") usage 0 ;;
+*) die "unknown command '$cmd' (./xsl help lists them)" ;;
 esac

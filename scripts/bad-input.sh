@@ -1,7 +1,8 @@
 #!/bin/bash
 # bad-input.sh: each kind of bad input stops ./xsl with one clear error
 # line, and leaves no half-applied work tree behind. Runs in scratch
-# folders (its own XSL_WORK, XSL_CACHE, XSL_PATCHES).
+# folders (its own XSL_WORK, XSL_CACHE, XSL_PATCHES). First it checks that
+# ./xsl help and README.md list the same commands.
 set -uo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 XSL_RELEASE= . "$TOP/scripts/release-env.sh"
@@ -26,6 +27,41 @@ expect() {
         fail=1
     fi
 }
+
+# The command list: ./xsl help, ./xsl alone and the block after
+# "<!-- xsl help -->" in README.md give the same lines, and they name every
+# command that xsl's dispatch (its last "case $cmd") knows. An unknown
+# command is one error line.
+help_cmds() { sed -n '/^Commands/,/^$/p' | grep '^  '; }
+help=$("$TOP/xsl" help | help_cmds)
+readme=$(awk '/^<!-- xsl help -->/ { on = 1; next }
+              on && /^```/ { if (blk) exit; blk = 1; next }
+              blk' "$TOP/README.md")
+known=$(awk '/^case "\$cmd" in/ { on = 1; list = ""; next } on && /^esac/ { on = 0 }
+             on && /^[^ *][^)]*\)/ { sub(/\).*/, ""); list = list "|" $0 }
+             END { print list }' "$TOP/xsl" |
+        tr '|' '\n' | tr -d '"' | grep -v '^-\|^$' | sort)
+listed=$(awk '{ print $1 }' <<< "$help" | sort)
+if [ -z "$help" ]; then
+    echo "not ok help-commands: ./xsl help lists no commands"
+    fail=1
+elif [ "$help" != "$readme" ]; then
+    echo "not ok help-commands: README.md's command list differs from ./xsl help:"
+    diff <(echo "$readme") <(echo "$help") | head -n 20
+    fail=1
+elif [ "$("$TOP/xsl" | help_cmds)" != "$help" ]; then
+    echo "not ok help-commands: ./xsl alone does not list the commands"
+    fail=1
+elif [ "$known" != "$listed" ]; then
+    echo "not ok help-commands: xsl's commands and ./xsl help's list differ" \
+         "(< dispatch, > help):"
+    diff <(echo "$known") <(echo "$listed")
+    fail=1
+else
+    echo "ok help-commands: ./xsl help, ./xsl and README.md list the same" \
+         "$(wc -l <<< "$help") commands"
+fi
+expect unknown-command "unknown command 'frobnicate'" "$TOP/xsl" frobnicate
 
 # A corrupted tarball
 mkdir -p "$scratch/c1/dl"
