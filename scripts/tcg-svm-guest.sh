@@ -55,7 +55,10 @@ for mode in "${modes[@]}"; do
     d=$out/$mode
     mkdir -p "$d"
     # Inside L1: one run of the guest (harness/tcg-svm-guest/run-l2.sh).
-    L1_QEMU=$outer L1_RETRIES=$retries "$TOP/scripts/l1-run" --timeout 600 \
+    # MTTCG (a host thread per vCPU of L1): the "intr" check needs kick.c's
+    # exclusive sections to kick the other vCPU's thread out of its loop.
+    L1_QEMU=$outer L1_RETRIES=$retries L1_TCG_THREAD=multi \
+        "$TOP/scripts/l1-run" --timeout 600 \
         --rwdir "$d" -- "$src/run-l2.sh" "$l2_qemu" "$out/guest.bin" "$d" "$out/kick" \
         > "$d/l1.log" 2>&1
     serial=$(tr -d '\r' < "$d/serial" 2> /dev/null)

@@ -44,9 +44,16 @@ for o in "${outers[@]}"; do
     cmds=$(paste "$plan/outers" "$plan/cmds" |
            awk -F'\t' -v o="$o" '$1 == o { print $2 }' | paste -sd';')
     L1_QEMU=$o L1_RETRIES=${L1_RETRIES:-3} "$TOP/scripts/l1-run" \
-        --timeout "$timeout_s" "${rw[@]}" -- bash -c "$cmds" |
+        --timeout "$timeout_s" "${rw[@]}" -- bash -c "$cmds" 2>&1 |
         tee -a "$WORK/results/l1.log"
 done
+
+# A death of L1 is never silent: l1-run booted it again (L1_RETRIES) and
+# the runs went on, but the result says so.
+deaths=$(grep -c '^l1-run: L1 died' "$WORK/results/l1.log")
+[ "$deaths" = 0 ] ||
+    echo "note xen-in-l1: L1 died $deaths time(s) and was booted again" \
+         "(l1-run's reports in $WORK/results/l1.log)"
 
 rc=0
 XSL_L1_PHASE=judge "$TOP/scripts/xen-qtests.sh" patched mustfail || rc=1
