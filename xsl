@@ -21,7 +21,7 @@
 #   xen-qtests [MODE...]  the Xen qtests in a boot of L1; MODE: patched (default), mustfail
 #   xen-guest [RUN...]    the real guests in a boot of L1; RUN: FLAVOUR/CALLBACK[/pristine]
 #   xen-l1                both qtest modes and the real guests in one boot of L1 (xen-in-l1)
-#   l1-negative           L1 without kvm_amd: the runner must fail and say why
+#   l1-negative           L1 without kvm_amd, and an L1 that panics: the runner must fail and say why
 #   tcg-svm-guest [MODE...]  test of patches/tcg-svm; MODE: fixed, mustfail (default both)
 #   outgoing [-v N] DIR   the series under your git identity, for git send-email (-v: vN)
 #   bench [OUTPUT]        the split-lock benchmark (bench/run.sh)
@@ -769,6 +769,10 @@ for g in sorted(groups, key=lambda g: (g == "", g)):
           + (f" ({', '.join(bad)})" if bad else ""))
 EOF
     fi
+    # Timings depend on the host: name it. L1 deaths are never silent.
+    echo "harness: host CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores"
+    echo "harness: L1 deaths in xen-in-l1: $(cat "$WORK"/results/l1.log \
+        "$WORK"/*/results/l1.log 2> /dev/null | grep -c '^l1-run: L1 died')"
     return $rc
 }
 
