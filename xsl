@@ -46,6 +46,10 @@
 #   XSL_RELEASE the release (default: the first in harness/releases)
 #   QEMU_SRC    use this QEMU source tree instead of Debian's tarball; it
 #               must be the release's (harness/release-R.env)
+#   L1_*        how scripts/l1-run boots L1 (L1_QEMU, L1_TCG_THREAD,
+#               L1_RETRIES, L1_SILENCE, ...: see the head of scripts/l1-run)
+#   BENCH_SCALE scale the benchmark's samples and durations (0.01: a smoke
+#               run of about a second)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

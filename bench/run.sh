@@ -7,6 +7,10 @@
 # takes the include paths and defines of a QEMU unit test from the build's
 # compile_commands.json, but compiles with -O2 and without sanitizers (the
 # harness's build has UBSan), so that the timings mean something.
+#
+# The program prints the host (CPU model, what it does with a split lock)
+# and the tables itself. BENCH_SCALE=F (default 1) scales its sample counts
+# and durations: BENCH_SCALE=0.01 is a smoke run of a few seconds.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
@@ -63,18 +67,11 @@ gcc -O2 -g0 -Wall -Werror $FLAGS -I"$BUILD" \
     die "could not build bench/vcpu-sel-bench.c against $TREE"
 
 head=$(git -C "$TREE" log -1 --format='%h %s' 2>/dev/null || echo unknown)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-if grep -qw split_lock_detect /proc/cpuinfo; then
-    sld="split_lock_detect supported"
-else
-    sld="no split_lock_detect on this CPU"
-fi
 
 {
     echo "## vcpu-sel-bench"
     echo
     echo "Tree: $TREE at $head"
-    echo "Host: $cpu, $(nproc) CPU(s), Linux $(uname -r), $sld."
     echo
     "$BIN/vcpu-sel-bench"
 } > "$BIN/table.md" || { cat "$BIN/table.md"; die "vcpu-sel-bench failed"; }
