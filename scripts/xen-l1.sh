@@ -48,11 +48,11 @@ for o in "${outers[@]}"; do
         tee -a "$WORK/results/l1.log"
 done
 
-# A death of L1 is never silent: l1-run booted it again (L1_RETRIES) and
-# the runs went on, but the result says so.
+# A death of L1 is never silent: l1-run boots it again (L1_RETRIES, until
+# they run out) and the runs go on, but the result says so.
 deaths=$(grep -c '^l1-run: L1 died' "$WORK/results/l1.log")
 [ "$deaths" = 0 ] ||
-    echo "note xen-in-l1: L1 died $deaths time(s) and was booted again" \
+    echo "note xen-in-l1: L1 died $deaths time(s)" \
          "(l1-run's reports in $WORK/results/l1.log)"
 
 rc=0
