@@ -51,8 +51,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
     gcc libc6-dev ninja-build pkgconf libglib2.0-dev zlib1g-dev python3-venv \
-    libattr1-dev libcap-ng-dev xz-utils ccache mold git git-email libmailtools-perl dpkg-dev xxd binutils busybox-static cpio file \
+    libattr1-dev libcap-ng-dev xz-utils ccache mold git git-email libmailtools-perl dpkg-dev xxd binutils busybox-static cpio file e2fsprogs \
     qemu-system-x86/bookworm-backports qemu-system-common/bookworm-backports \
     qemu-system-data/bookworm-backports seabios/bookworm-backports ipxe-qemu udev kmod \
     meson/bookworm-backports python3-pycotap/bookworm-backports \
     "$L1_KERNEL_PKG"/trixie virtme-ng/trixie
+# build-i386 (scripts/build-i386.sh): the cross compiler for a 32-bit x86
+# host, bookworm's, amd64 packages only. Its i386 glib and zlib go into a
+# sysroot of that script's own, not into dpkg (no foreign architecture).
+apt-get install -y -q --no-install-recommends gcc-i686-linux-gnu libc6-dev-i386-cross

@@ -1,7 +1,7 @@
 #!/bin/bash
-# xen-l1.sh: the Xen qtests (patched and must-fail, scripts/xen-qtests.sh)
-# and the real guest (scripts/xen-guest.sh) in one boot of L1, then the
-# verdicts of both. Booting L1 once instead of twice saves its boot (~20 s)
+# xen-l1.sh: the Xen qtests (patched and must-fail, scripts/xen-qtests.sh),
+# the real guest (scripts/xen-guest.sh) and the differential usage suite
+# (scripts/xen-usage.sh) in one boot of L1, then the verdicts of each. Booting L1 once instead of twice saves its boot (~20 s)
 # and the slow first start of a guest in a fresh L1 (~15 s). Each script
 # prepares its runs (XSL_L1_PHASE=prepare: its l1-run call only records
 # timeout, folders and command in the plan XSL_L1_PLAN), one l1-run runs
@@ -28,6 +28,9 @@ guests=(amd64/vector amd64/novector)
     guests+=(686-pae/vector 686-pae/novector)
 XSL_L1_PLAN=$plan XSL_L1_PHASE=prepare "$TOP/scripts/xen-guest.sh" \
     "${guests[@]}" || exit 1
+# The differential usage suite (pristine vs patched QEMU, same scenarios,
+# scripts/xen-usage.sh), every release.
+XSL_L1_PLAN=$plan XSL_L1_PHASE=prepare "$TOP/scripts/xen-usage.sh" || exit 1
 
 # One boot of L1 per outer QEMU the runs asked for (l1-run's L1_QEMU), in
 # the order of the runs; the rwdirs of all runs in each.
@@ -58,4 +61,5 @@ deaths=$(grep -c '^l1-run: L1 died' "$WORK/results/l1.log")
 rc=0
 XSL_L1_PHASE=judge "$TOP/scripts/xen-qtests.sh" patched mustfail || rc=1
 XSL_L1_PHASE=judge "$TOP/scripts/xen-guest.sh" "${guests[@]}" || rc=1
+XSL_L1_PHASE=judge "$TOP/scripts/xen-usage.sh" || rc=1
 exit $rc
