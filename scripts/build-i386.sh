@@ -23,6 +23,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/release-env.sh
 . "$TOP/scripts/release-env.sh"
+. "$TOP/scripts/i386-apt.sh"
 [ -z "$release_env_error" ] || { echo "build-i386: $release_env_error" >&2; exit 1; }
 WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 CACHE=${XSL_CACHE:-$HOME/.cache/xsl}
@@ -54,22 +55,12 @@ make_sysroot() {
     local new=$SYSROOT.new apt deb
     rm -rf "$new"
     apt=$new/apt
-    mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$new/debs" "$new/root" "$new/bin"
-    touch "$apt/status"
-    printf 'deb [arch=i386 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s\n' \
-        "http://deb.debian.org/debian bookworm main" \
-        "http://deb.debian.org/debian-security bookworm-security main" \
-        > "$apt/sources.list"
-    local opts=(-o Dir::State="$apt" -o Dir::State::Lists="$apt/lists"
-                -o Dir::State::status="$apt/status" -o Dir::Cache="$apt"
-                -o Dir::Etc::SourceList="$apt/sources.list"
-                -o Dir::Etc::SourceParts=/nonexistent
-                -o APT::Architecture=i386 -o APT::Architectures::=i386
-                -o APT::Sandbox::User=root)
-    apt-get "${opts[@]}" -q update > "$new/apt-update.log" 2>&1 ||
-        die "apt-get update for the i386 sysroot failed (see $new/apt-update.log)"
+    mkdir -p "$new/debs" "$new/root" "$new/bin"
+    i386_apt "$apt" "http://deb.debian.org/debian bookworm main" \
+        "http://deb.debian.org/debian-security bookworm-security main" ||
+        die "apt-get update for the i386 sysroot failed (see $apt/update.log)"
     # shellcheck disable=SC2086
-    (cd "$new/debs" && apt-get "${opts[@]}" -q download $SYSROOT_PKGS) \
+    (cd "$new/debs" && apt-get "${I386_APT[@]}" -q download $SYSROOT_PKGS) \
         > "$new/apt-download.log" 2>&1 ||
         die "could not download $SYSROOT_PKGS for i386 (see $new/apt-download.log)"
     for deb in "$new"/debs/*.deb; do

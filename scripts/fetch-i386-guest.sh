@@ -9,6 +9,7 @@
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/harness/xen-guest/i386.env"
+. "$TOP/scripts/i386-apt.sh"
 CACHE=${XSL_CACHE:-$HOME/.cache/xsl}
 dir=$CACHE/i386
 die() { echo "fetch-i386-guest: $*" >&2; exit 1; }
@@ -19,20 +20,11 @@ if [ -f "$dir/vmlinuz" ] && [ -f "$dir/busybox" ] &&
 fi
 apt=$dir/apt
 rm -rf "$apt" "$dir/vmlinuz" "$dir/busybox" "$dir/pinned"
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$dir/debs"
-touch "$apt/status"
-echo "deb [arch=i386 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
-     "http://deb.debian.org/debian $I386_SUITE main" > "$apt/sources.list"
-opts=(-o Dir::State="$apt" -o Dir::State::Lists="$apt/lists"
-      -o Dir::State::status="$apt/status" -o Dir::Cache="$apt"
-      -o Dir::Etc::SourceList="$apt/sources.list"
-      -o Dir::Etc::SourceParts=/nonexistent
-      -o APT::Architecture=i386 -o APT::Architectures::=i386
-      -o APT::Sandbox::User=root)
-apt-get "${opts[@]}" -q update > "$apt/update.log" 2>&1 ||
+mkdir -p "$dir/debs"
+i386_apt "$apt" "http://deb.debian.org/debian $I386_SUITE main" ||
     die "apt-get update for i386 failed (see $apt/update.log)"
 (cd "$dir/debs" &&
- apt-get "${opts[@]}" -q download \
+ apt-get "${I386_APT[@]}" -q download \
      "$I386_KERNEL_PKG=$I386_KERNEL_VERSION" \
      "$I386_BUSYBOX_PKG=$I386_BUSYBOX_VERSION" > "$apt/download.log" 2>&1) ||
     die "could not download $I386_KERNEL_PKG=$I386_KERNEL_VERSION and" \

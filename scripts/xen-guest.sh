@@ -47,9 +47,9 @@ runs=("$@")
 
 die() { echo "xen-guest: $*" >&2; exit 1; }
 # What in the guest's kernel log fails a boot (xen-guest-run.sh never
-# boots such a guest again either). Linux 6.12 panics when
-# VCPUOP_register_vcpu_info fails; older kernels only warn.
-export KERNEL_TROUBLE='Kernel panic\|Oops\|BUG:\|WARNING:\|register_vcpu_info failed'
+# boots such a guest again either): KERNEL_TROUBLE_RE (xen-guest-lib.sh)
+# as a basic regex, for grep.
+export KERNEL_TROUBLE=${KERNEL_TROUBLE_RE//|/\\|}
 
 # flavour FLAVOUR: sets kernel, busybox, stages for it.
 flavour() {
@@ -66,11 +66,6 @@ flavour() {
         ;;
     *) die "unknown kernel flavour $1 (amd64 or 686-pae)" ;;
     esac
-}
-# pack ROOT FILE: the initramfs of folder ROOT.
-pack() {
-    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
-        gzip -1 > "$2"
 }
 # run_dir RUN: the folder of a run's logs (one per flavour and QEMU).
 run_dir() {

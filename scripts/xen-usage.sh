@@ -32,6 +32,7 @@ phase=${XSL_L1_PHASE:-all}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/scripts/sanitizers.sh"
 . "$TOP/scripts/release-env.sh"
+. "$TOP/scripts/xen-guest-lib.sh"
 WORK=${XSL_RELEASE_WORK:-${XSL_WORK:-$TOP/work}}
 runs=("$@")
 all=(devices hotplug vapic save)
@@ -49,8 +50,6 @@ busybox=/bin/busybox
 patched=${XEN_USAGE_PATCHED_QEMU:-$WORK/qemu/build/qemu-system-x86_64}
 pristine=${XEN_USAGE_PRISTINE_QEMU:-$WORK/mustfail/qemu-system-x86_64}
 timeout_s=${XEN_USAGE_TIMEOUT:-120}
-# What in the guest's kernel log fails a run (as in xen-guest.sh).
-KERNEL_TROUBLE_RE='Kernel panic|Oops|BUG:|WARNING:|register_vcpu_info failed'
 
 # Modules and what they need, in load order (modules.dep lists a module's
 # dependencies, those first).
@@ -64,10 +63,6 @@ mod_order() {
         # shellcheck disable=SC2046
         printf '%s\n' $(sed -n "s|^${path}: *||p" "$moddir/modules.dep" | tr ' ' '\n' | tac) "$path"
     done | awk '!seen[$0]++'
-}
-# pack ROOT FILE: the initramfs of folder ROOT.
-pack() {
-    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 > "$2"
 }
 
 if [ "$phase" != judge ]; then

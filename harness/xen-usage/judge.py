@@ -21,11 +21,10 @@ sys.dont_write_bytecode = True   # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from drive import RUNS  # noqa: E402
 
-SANITIZER = re.compile(r"runtime error:|ERROR: AddressSanitizer|"
-                       r"ERROR: LeakSanitizer")
-TROUBLE = re.compile(os.environ.get(
-    "KERNEL_TROUBLE_RE",
-    r"Kernel panic|Oops|BUG:|WARNING:|register_vcpu_info failed"))
+# From scripts/sanitizers.sh (a basic regex) and scripts/xen-guest-lib.sh,
+# through xen-usage.sh.
+SANITIZER = re.compile(os.environ["SANITIZER_REPORT"].replace("\\|", "|"))
+TROUBLE = re.compile(os.environ["KERNEL_TROUBLE_RE"])
 ONCE = ("hotdisk", "save", "hotcpu")
 
 
