@@ -143,6 +143,7 @@ class Run:
              "-smp", s["smp"], "-m", "512M", "-nodefaults", "-display", "none",
              "-action", "panic=exit-failure", "-msg", "timestamp=on",
              "-trace", "kvm_xen_soft_reset", "-trace", "kvm_xen_set_vcpu_attr",
+             "-trace", "kvm_xen_set_shared_info",
              "-L", "/usr/share/qemu", "-L", "/usr/share/seabios",
              "-chardev", "file,id=ser0,path=%s.serial,append=on" % b,
              "-serial", "chardev:ser0",
@@ -168,8 +169,9 @@ class Run:
                       % (i, i + 1)]
         if s["port"]:
             a += PCIE_PORT
-        append = "%s xsl.scen=%s xsl.boots=%d xsl.disks=%d %s" % (
-            APPEND, s["scen"], s["boots"], ndisks, s["args"])
+        append = "%s xsl.scen=%s xsl.boots=%d xsl.disks=%d xsl.cpus=%s %s" % (
+            APPEND, s["scen"], s["boots"], ndisks, s["smp"].split(",")[0],
+            s["args"])
         if s["root"]:
             append += " xsl.root=xvda"
         a += ["-append", append]
