@@ -36,8 +36,9 @@ MiB = 1024 * 1024
 # Linux spins in domU_write_console() once the ring is full, and a
 # console=hvc0 kernel then stops at its next message. The checks write a
 # few lines to hvc0 themselves (harness/xen-usage/usage, console_events).
+# no_timer_check: see docs/nested.md, "The guest's timer check".
 APPEND = ("console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1 "
-          "xen_legacy_crash")
+          "xen_legacy_crash no_timer_check")
 # What the PCIe root port adds: a PCI device whose interrupts (PME, with
 # pcie_ports=native) are MSI (or INTx with pci=nomsi); this build has no NIC.
 PCIE_PORT = ["-device", "pcie-root-port,id=rp0,bus=pci.0,chassis=1,slot=1"]
