@@ -70,6 +70,8 @@
 #define TIMER_VEC   0x20
 #define TICKS       2000        /* handler entries the check waits for */
 #define WARMUP      16          /* entries before the kicks start */
+#define WARMUP_WAIT 4           /* WARMUP within 4 << 32 TSC cycles */
+#define TICKS_WAIT  24          /* TICKS within 24 << 32 (2.6 GHz: 40 s) */
 #define TICK_SPIN   0x20000     /* loop iterations in the handler, IF clear */
 #define DEPTH       0x8200      /* handler entries not yet returned */
 #define ENTRIES     0x8204      /* handler entries, nested ones too */
@@ -177,6 +179,7 @@ start32:
      * printing IRR and ISR, and run-l2.sh runs the guest again.
      */
     mov     $WARMUP, %ebx
+    mov     $WARMUP_WAIT, %ecx
     call    wait_entries
     jnc     3f
     cli
@@ -201,6 +204,7 @@ start32:
 3:  mov     $msg_intr_ticking, %esi
     call    puts
     mov     $TICKS, %ebx
+    mov     $TICKS_WAIT, %ecx
     call    wait_entries
     cli
     mov     $0xff, %al
@@ -340,22 +344,34 @@ syscall:
     jmp     halt
 
 /*
- * Wait, IF set, until ENTRIES reaches %ebx, or give up after 2^30 turns
- * of the loop (seconds): carry clear if it did, set if it gave up.
+ * Wait, IF set, until ENTRIES reaches %ebx, or give up after %ecx << 32
+ * TSC cycles: carry clear if it did, set if it gave up. The limit is
+ * time, not turns of the loop: the ticks come at the PIT's rate in time,
+ * whatever the speed at which the outer QEMU runs this loop, which falls
+ * and rises with the load on the host (a limit of 2^30 turns once saw
+ * only 1519 of the 2000 entries, in a CI run of 2026-12-03).
  */
 wait_entries:
-    push    %ecx
+    push    %eax
     push    %edx
-    mov     $64, %edx
-1:  mov     $0x1000000, %ecx
-2:  cmp     %ebx, ENTRIES
+    push    %esi
+    push    %edi
+    rdtsc
+    mov     %eax, %esi              /* %edi:%esi = the deadline */
+    lea     (%edx, %ecx), %edi
+1:  cmp     %ebx, ENTRIES
     jae     3f                      /* carry clear */
-    loop    2b
-    dec     %edx
-    jnz     1b
-    stc
-3:  pop     %edx
-    pop     %ecx
+    rdtsc
+    cmp     %edi, %edx
+    jb      1b
+    ja      2f
+    cmp     %esi, %eax
+    jb      1b
+2:  stc
+3:  pop     %edi
+    pop     %esi
+    pop     %edx
+    pop     %eax
     ret
 
 /* The PIT's interrupt: spin with IF clear, then EOI */
